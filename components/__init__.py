@@ -1,0 +1,1 @@
+"""Pulumi components: the shared platform and one component per Airflow target."""

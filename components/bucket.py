@@ -1,0 +1,96 @@
+"""The Airflow bucket: DAGs, requirements, plugins and startup script (MWAA reads them; EKS reads dags/).
+
+Stateful: versioned, encrypted with the platform key, never public, TLS only, and protected in prod.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import airflow_config as af
+
+
+@dataclass
+class AirflowBucketArgs:
+    environment_name: str
+    airflow_version: str
+    kms_key_arn: pulumi.Input[str]
+    protect: bool
+    tags: dict[str, str]
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # S3's own change marker; not used for security
+
+
+class AirflowBucket(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    requirements_version: pulumi.Output[str]
+    startup_script_version: pulumi.Output[str]
+    plugins_version: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: AirflowBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow:platform:AirflowBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # protect + retain: a `pulumi destroy` or a replacement can never take the DAGs and logs with it.
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+
+        # MWAA requires the bucket name to start with "airflow-".
+        prefix = args.environment_name if args.environment_name.startswith("airflow-") else f"airflow-{args.environment_name}"
+        bucket = aws.s3.Bucket(name, bucket_prefix=f"{prefix}-", force_destroy=False,
+                               tags=args.tags, opts=stateful)
+        ownership = aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        public_block = aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+                                                      ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        versioning = aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            name, bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn},
+                    "bucket_key_enabled": True}],
+            opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            name, bucket=bucket.id,
+            rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": 90},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=pulumi.Output.json_dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                           "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
+        }), opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
+
+        # Objects go in only once the bucket is locked down and versioned: MWAA pins their version ids.
+        ready = [ownership, public_block, versioning, encryption]
+
+        def upload(logical: str, key: str, **source) -> aws.s3.BucketObjectv2:
+            return aws.s3.BucketObjectv2(
+                f"{name}-{logical}", bucket=bucket.id, key=key, server_side_encryption="aws:kms",
+                kms_key_id=args.kms_key_arn, tags=args.tags, opts=pulumi.ResourceOptions(parent=self, depends_on=ready), **source)
+
+        for path in af.dag_files():
+            relative = path.relative_to(af.DAGS_DIR).as_posix()
+            upload(f"dag-{relative}", f"{af.DAGS_PREFIX}/{relative}", source=pulumi.FileAsset(str(path)),
+                   source_hash=_md5(path.read_bytes()))
+        requirements = upload("requirements", "requirements.txt", content=af.render_requirements(args.airflow_version),
+                              content_type="text/plain")
+        startup = upload("startup-script", "startup.sh", source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),
+                         source_hash=_md5(af.STARTUP_SCRIPT.read_bytes()), content_type="text/x-sh")
+        plugins = None
+        if af.plugin_files():
+            digest = _md5(b"".join(p.read_bytes() for p in af.plugin_files()))
+            plugins = upload("plugins", "plugins.zip", source=pulumi.FileArchive(str(af.PLUGINS_DIR)), source_hash=digest)
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.requirements_version = requirements.version_id
+        self.startup_script_version = startup.version_id
+        self.plugins_version = plugins.version_id if plugins else None
+        self.register_outputs({"bucketName": bucket.bucket, "bucketArn": bucket.arn,
+                               "requirementsVersion": requirements.version_id})

@@ -1,0 +1,60 @@
+"""IAM policy statements both targets grant to Airflow. Written once so MWAA and EKS get the same access."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pulumi
+
+from .aws_context import AwsContext
+from .airflow_config import SecretsBackendPrefixes
+
+Statement = dict[str, Any]
+
+
+def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def assume_role_policy(services: Sequence[str]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}],
+    })
+
+
+def dag_bucket_read(bucket_arn: pulumi.Input[str]) -> list[Statement]:
+    """Read DAGs, requirements and plugins from the Airflow bucket."""
+    return [
+        {"Sid": "ReadAirflowBucket", "Effect": "Allow", "Action": ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+         "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")]},
+    ]
+
+
+def bucket_prefix_read_write(bucket_arn: pulumi.Input[str], prefix: str, sid: str) -> list[Statement]:
+    """Read and write objects under one prefix of the Airflow bucket (task logs, DAG data)."""
+    return [
+        {"Sid": sid, "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": pulumi.Output.concat(bucket_arn, f"/{prefix}/*")},
+        {"Sid": f"{sid}List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}},
+    ]
+
+
+def secrets_backend_read(ctx: AwsContext, prefixes: SecretsBackendPrefixes) -> list[Statement]:
+    """Airflow's Secrets Manager backend reads connections and variables under this environment's prefixes."""
+    return [
+        {"Sid": "ReadAirflowSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+         "Resource": [ctx.arn("secretsmanager", f"secret:{prefixes.connections}/*"),
+                      ctx.arn("secretsmanager", f"secret:{prefixes.variables}/*")]},
+    ]
+
+
+def kms_use_via(ctx: AwsContext, key_arn: pulumi.Input[str], services: Sequence[str], sid: str = "UseAirflowKey") -> Statement:
+    """Use the platform key only through the named AWS services (kms:ViaService), never directly."""
+    return {
+        "Sid": sid, "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],
+        "Resource": key_arn,
+        "Condition": {"StringLike": {"kms:ViaService": [ctx.region.apply(lambda r, s=s: f"{s}.{r}.amazonaws.com") for s in services]}},
+    }

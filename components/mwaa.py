@@ -1,0 +1,108 @@
+"""Amazon MWAA on the shared platform: security group, execution role, environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import airflow_config as af
+from . import iam
+from .platform import SharedPlatform
+
+LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
+
+
+@dataclass
+class MwaaAirflowArgs:
+    platform: SharedPlatform
+
+
+class MwaaAirflow(pulumi.ComponentResource):
+    environment: aws.mwaa.Environment
+    ui_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MwaaAirflowArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow:mwaa:MwaaAirflow", name, None, opts)
+        platform = args.platform
+        settings, ctx, bucket = platform.settings, platform.aws, platform.bucket
+        mwaa = settings.mwaa
+        env_name = settings.environment_name
+        child = pulumi.ResourceOptions(parent=self)
+
+        # MWAA's Fargate containers talk to each other through a self-referencing group; nothing else gets in.
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=platform.network.vpc_id, description=f"MWAA {env_name}: members only",
+            ingress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "self": True, "description": "MWAA components"}],
+            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"],
+                     "description": "AWS APIs and PyPI through NAT"}],
+            tags=platform.tags, opts=child)
+
+        role = aws.iam.Role(f"{name}-execution-role",
+                            assume_role_policy=iam.assume_role_policy(["airflow.amazonaws.com", "airflow-env.amazonaws.com"]),
+                            tags=platform.tags, opts=child)
+        self.execution_policy = execution_role_policy(platform)
+        aws.iam.RolePolicy(f"{name}-execution-policy", role=role.id, policy=self.execution_policy, opts=child)
+
+        options = {**mwaa.airflow_configuration_options, **af.portable_airflow_config(platform.secrets_prefixes)}
+        plugins = ({"plugins_s3_path": "plugins.zip", "plugins_s3_object_version": bucket.plugins_version}
+                   if bucket.plugins_version is not None else {})
+        self.environment = aws.mwaa.Environment(
+            name,
+            name=env_name,
+            airflow_version=settings.airflow_version,
+            environment_class=mwaa.environment_class,
+            min_workers=mwaa.min_workers,
+            max_workers=mwaa.max_workers,
+            schedulers=mwaa.schedulers,
+            min_webservers=mwaa.min_webservers,
+            max_webservers=mwaa.max_webservers,
+            webserver_access_mode=mwaa.webserver_access_mode,
+            weekly_maintenance_window_start=mwaa.weekly_maintenance_window_start,
+            airflow_configuration_options=options,
+            execution_role_arn=role.arn,
+            kms_key=platform.kms_key_arn,
+            source_bucket_arn=bucket.bucket_arn,
+            dag_s3_path=af.DAGS_PREFIX,
+            requirements_s3_path="requirements.txt",
+            requirements_s3_object_version=bucket.requirements_version,
+            startup_script_s3_path="startup.sh",
+            startup_script_s3_object_version=bucket.startup_script_version,
+            **plugins,
+            network_configuration={"security_group_ids": [security_group.id], "subnet_ids": platform.network.private_subnet_ids},
+            logging_configuration={log: {"enabled": True, "log_level": mwaa.log_level} for log in LOG_TYPES},
+            endpoint_management="SERVICE",
+            tags=platform.tags,
+            opts=child,
+        )
+        self.execution_role_arn = role.arn
+        self.ui_url = self.environment.webserver_url.apply(lambda host: f"https://{host}")
+        self.register_outputs({"environmentArn": self.environment.arn, "executionRoleArn": role.arn, "uiUrl": self.ui_url})
+
+
+def execution_role_policy(platform: SharedPlatform) -> pulumi.Output[str]:
+    """Least privilege for one environment: its bucket, log groups, Celery queues, key and secrets."""
+    ctx, env_name, bucket = platform.aws, platform.settings.environment_name, platform.bucket
+    return iam.policy_document([
+        {"Sid": "PublishMetrics", "Effect": "Allow", "Action": "airflow:PublishMetrics",
+         "Resource": ctx.arn("airflow", f"environment/{env_name}")},
+        {"Sid": "NoBucketListing", "Effect": "Deny", "Action": "s3:ListAllMyBuckets",
+         "Resource": [bucket.bucket_arn, pulumi.Output.concat(bucket.bucket_arn, "/*")]},
+        *iam.dag_bucket_read(bucket.bucket_arn),
+        *iam.bucket_prefix_read_write(bucket.bucket_arn, af.DATA_PREFIX, "DagData"),
+        {"Sid": "AccountPublicAccessBlock", "Effect": "Allow", "Action": "s3:GetAccountPublicAccessBlock", "Resource": "*"},
+        {"Sid": "WriteLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents", "logs:GetLogEvents",
+                    "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults"],
+         "Resource": ctx.arn("logs", f"log-group:airflow-{env_name}-*")},
+        {"Sid": "DescribeLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
+        # MWAA's Celery queues live in an AWS-owned account, hence the '*' account in the ARN.
+        {"Sid": "CeleryQueues", "Effect": "Allow",
+         "Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage", "sqs:SendMessage"],
+         "Resource": pulumi.Output.all(ctx.partition, ctx.region).apply(lambda p: f"arn:{p[0]}:sqs:{p[1]}:*:airflow-celery-*")},
+        iam.kms_use_via(ctx, platform.kms_key_arn, ["sqs", "s3", "secretsmanager"]),
+        *iam.secrets_backend_read(ctx, platform.secrets_prefixes),
+    ])

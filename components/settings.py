@@ -1,0 +1,531 @@
+"""Typed stack settings, validated before any resource is declared.
+
+The stack config is checked in two passes: a JSON schema (types, allowed values, unknown keys) and the
+cross-field rules a schema can't express (min <= max, ranges that depend on the MWAA class). Every problem
+is reported at once, one line each, naming the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jsonschema
+
+PROJECT = "airflow-on-aws"
+
+# One allow-list for both targets: the Airflow versions Amazon MWAA runs. EKS runs the same version so a
+# move between targets never changes Airflow underneath the DAGs.
+AIRFLOW_VERSIONS = ("2.9.2", "2.10.1", "2.10.3", "2.11.0", "2.11.2", "3.0.6", "3.2.1", "3.3.1")
+DEFAULT_AIRFLOW_VERSION = "3.3.1"
+
+TARGETS = ("mwaa", "eks")
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+@dataclass(frozen=True)
+class MwaaClass:
+    """Capacity limits of one MWAA environment class (AWS MWAA CreateEnvironment API reference)."""
+
+    max_workers: int
+    schedulers: tuple[int, int]
+    webservers: tuple[int, int]
+
+
+MWAA_CLASSES: dict[str, MwaaClass] = {
+    "mw1.micro": MwaaClass(max_workers=1, schedulers=(1, 1), webservers=(1, 1)),
+    **{
+        name: MwaaClass(max_workers=25, schedulers=(2, 5), webservers=(2, 5))
+        for name in ("mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge")
+    },
+}
+
+# EKS versions in AWS standard support on the release date of this program (EKS Kubernetes release calendar).
+EKS_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
+DEFAULT_EKS_KUBERNETES_VERSION = "1.34"
+BROKERS = ("elasticache", "in-cluster")
+CACHE_ENGINES = ("valkey", "redis")
+# Families that ElastiCache offers for Valkey/Redis OSS nodes; anything else is a typo or a non-cache type.
+CACHE_NODE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m7g", "r5", "r6g", "r7g")
+DB_INSTANCE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i", "r5", "r6g", "r6i", "r7g", "r7i")
+OPEN_CIDR = "0.0.0.0/0"
+
+_CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
+_INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
+_WINDOW_PATTERN = r"^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):(00|30)$"
+
+_NODE_GROUP = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": r"^[a-z][a-z0-9-]{0,30}$", "x-allowed": "lowercase letters, digits and '-', up to 31 characters"},
+        "instanceTypes": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": _INSTANCE_TYPE_PATTERN, "x-allowed": "an EC2 instance type such as m6i.large"}},
+        "capacityType": {"enum": ["ON_DEMAND", "SPOT"]},
+        "minSize": {"type": "integer", "minimum": 0, "maximum": 100},
+        "desiredSize": {"type": "integer", "minimum": 0, "maximum": 100},
+        "maxSize": {"type": "integer", "minimum": 1, "maximum": 100},
+        "diskSizeGb": {"type": "integer", "minimum": 20, "maximum": 1000},
+    },
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["target"],
+    "properties": {
+        "target": {"enum": list(TARGETS)},
+        "airflowVersion": {"enum": list(AIRFLOW_VERSIONS)},
+        "environmentName": {"type": "string", "pattern": r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$", "x-allowed": "3-24 lowercase letters, digits or '-', starting with a letter"},
+        "protectData": {"type": "boolean"},
+        "keepMwaa": {"type": "boolean"},
+        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+        "network": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "vpcCidr": {"type": "string", "pattern": _CIDR_PATTERN, "x-allowed": "an IPv4 CIDR from /16 to /22, e.g. 10.20.0.0/16"},
+                "natGateways": {"enum": ["single", "perAz"]},
+            },
+        },
+        "mwaa": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "environmentClass": {"enum": list(MWAA_CLASSES)},
+                "minWorkers": {"type": "integer"},
+                "maxWorkers": {"type": "integer"},
+                "schedulers": {"type": "integer"},
+                "minWebservers": {"type": "integer"},
+                "maxWebservers": {"type": "integer"},
+                "webserverAccessMode": {"enum": ["PRIVATE_ONLY", "PUBLIC_ONLY"]},
+                "weeklyMaintenanceWindowStart": {"type": "string", "pattern": _WINDOW_PATTERN, "x-allowed": "DAY:HH:MM in UTC with DAY in MON..SUN and MM 00 or 30, e.g. SUN:03:00"},
+                "airflowConfigurationOptions": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                "logLevel": {"enum": list(LOG_LEVELS)},
+            },
+        },
+        "eks": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "kubernetesVersion": {"enum": list(EKS_KUBERNETES_VERSIONS)},
+                "nodeGroups": {"type": "array", "minItems": 1, "items": _NODE_GROUP},
+                "endpointPublicAccessCidrs": {"type": "array", "items": {"type": "string", "pattern": _CIDR_PATTERN, "x-allowed": "an IPv4 CIDR, e.g. 203.0.113.0/24"}},
+                "allowOpenApiEndpoint": {"type": "boolean"},
+                "broker": {"enum": list(BROKERS)},
+                "cache": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "engine": {"enum": list(CACHE_ENGINES)},
+                        "nodeType": {"type": "string", "pattern": r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "x-allowed": "an ElastiCache node type such as cache.t4g.micro"},
+                        "nodes": {"type": "integer", "minimum": 1, "maximum": 6},
+                    },
+                },
+                "database": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "instanceClass": {"type": "string", "pattern": r"^db\.[a-z0-9]+\.[a-z0-9]+$", "x-allowed": "an RDS instance class such as db.t4g.small"},
+                        "allocatedStorageGb": {"type": "integer", "minimum": 20, "maximum": 65536},
+                        "maxAllocatedStorageGb": {"type": "integer", "minimum": 20, "maximum": 65536},
+                        "engineVersion": {"enum": ["16", "17"]},
+                        "multiAz": {"type": "boolean"},
+                        "backupRetentionDays": {"type": "integer", "minimum": 7, "maximum": 35},
+                    },
+                },
+                "workers": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "minReplicas": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "maxReplicas": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+                    },
+                },
+                "image": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "repository": {"type": "string", "minLength": 1},
+                        "tag": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "x-allowed": "a container image tag"},
+                    },
+                },
+            },
+        },
+        "workload": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "averageConcurrentTasks": {"type": "number", "minimum": 0},
+                "peakConcurrentTasks": {"type": "number", "minimum": 0},
+                "peakHoursPerDay": {"type": "number", "minimum": 0, "maximum": 24},
+            },
+        },
+    },
+}
+
+
+class ConfigError(Exception):
+    """Invalid stack config. `problems` holds one line per problem: '<key>: <value> ... allowed ...'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    vpc_cidr: str = "10.20.0.0/16"
+    nat_gateways: str = "single"  # "single" is cheap for dev; "perAz" survives the loss of one AZ
+
+
+@dataclass(frozen=True)
+class MwaaSettings:
+    environment_class: str = "mw1.small"
+    min_workers: int = 1
+    max_workers: int = 10
+    schedulers: int = 2
+    min_webservers: int = 2
+    max_webservers: int = 2
+    webserver_access_mode: str = "PRIVATE_ONLY"
+    weekly_maintenance_window_start: str = "SUN:03:00"
+    airflow_configuration_options: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class NodeGroupSettings:
+    name: str
+    instance_types: tuple[str, ...] = ("m6i.large",)
+    capacity_type: str = "ON_DEMAND"
+    min_size: int = 2
+    desired_size: int = 2
+    max_size: int = 4
+    disk_size_gb: int = 50
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    engine: str = "valkey"
+    node_type: str = "cache.t4g.micro"
+    nodes: int = 1
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    instance_class: str = "db.t4g.small"
+    allocated_storage_gb: int = 20
+    max_allocated_storage_gb: int = 100
+    engine_version: str = "17"
+    multi_az: bool = False
+    backup_retention_days: int = 7
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    min_replicas: int = 1
+    max_replicas: int = 10
+    concurrency: int = 16  # Celery slots per worker pod (the chart's worker_concurrency)
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    repository: str | None = None  # None: the ECR repository this program creates
+    tag: str | None = None  # None: derived from the Airflow version and requirements.txt
+
+
+@dataclass(frozen=True)
+class EksSettings:
+    kubernetes_version: str = DEFAULT_EKS_KUBERNETES_VERSION
+    node_groups: tuple[NodeGroupSettings, ...] = (NodeGroupSettings(name="airflow"),)
+    endpoint_public_access_cidrs: tuple[str, ...] = ()
+    allow_open_api_endpoint: bool = False
+    broker: str = "elasticache"
+    cache: CacheSettings = CacheSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    workers: WorkerSettings = WorkerSettings()
+    image: ImageSettings = ImageSettings()
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """The workload the cost comparison is run for (not used to size resources)."""
+
+    average_concurrent_tasks: float = 5
+    peak_concurrent_tasks: float = 20
+    peak_hours_per_day: float = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    stack: str
+    airflow_version: str = DEFAULT_AIRFLOW_VERSION
+    environment_name: str = "airflow"
+    protect_data: bool = False
+    keep_mwaa: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+    network: NetworkSettings = NetworkSettings()
+    mwaa: MwaaSettings = MwaaSettings()
+    eks: EksSettings = EksSettings()
+    workload: WorkloadSettings = WorkloadSettings()
+
+    @property
+    def deploys_mwaa(self) -> bool:
+        # keepMwaa lets both environments run side by side during a move to EKS.
+        return self.target == "mwaa" or self.keep_mwaa
+
+    @property
+    def deploys_eks(self) -> bool:
+        return self.target == "eks"
+
+
+def parse_settings(raw: Mapping[str, Any], stack: str) -> Settings:
+    """Build Settings from the project's config keys (without the 'project:' prefix), or raise ConfigError."""
+    problems = _schema_problems(raw)
+    # Cross-field rules run on every section the schema found sound, so all problems show up at once.
+    broken = {problem.split(":")[0].split(".")[0].split("[")[0] for problem in problems}
+    problems += _rule_problems({k: v for k, v in raw.items() if k not in broken}, broken)
+    if problems:
+        raise ConfigError(problems)
+    return _build(raw, stack)
+
+
+def _schema_problems(raw: Mapping[str, Any]) -> list[str]:
+    validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+    problems = []
+    for error in validator.iter_errors(dict(raw)):
+        for leaf in _leaf_errors(error):
+            problems.append(_describe(leaf))
+    return sorted(set(problems))
+
+
+def _leaf_errors(error: jsonschema.ValidationError):
+    if error.context:
+        for sub in error.context:
+            yield from _leaf_errors(sub)
+    else:
+        yield error
+
+
+def _key(path) -> str:
+    key = ""
+    for part in path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(config)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key, value, schema = _key(error.absolute_path), error.instance, error.schema
+    shown = json.dumps(value)
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(allowed))
+        prefix = f"{key}." if error.absolute_path else ""
+        hint = f"allowed keys: {', '.join(allowed)}" if allowed else "values must be strings"
+        return "; ".join(f"{prefix}{name}: unknown config key; {hint}" for name in unknown) if allowed else f"{key}: {error.message}; {hint}"
+    if error.validator == "enum":
+        return f"{key}: {shown} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
+    if error.validator == "pattern":
+        return f"{key}: {shown} is not valid; allowed: {schema.get('x-allowed', error.validator_value)}"
+    if error.validator in ("minimum", "maximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        bounds = f"{low} to {high}" if low is not None and high is not None else (f">= {low}" if low is not None else f"<= {high}")
+        return f"{key}: {shown} is out of range; allowed: {bounds}"
+    if error.validator == "type":
+        return f"{key}: {shown} has the wrong type; allowed: {error.validator_value}"
+    if error.validator in ("minItems", "minLength"):
+        return f"{key}: {shown} is empty; allowed: at least {error.validator_value} item(s)"
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        allowed = schema["properties"][missing].get("enum", "a value")
+        prefix = f"{key}." if error.absolute_path else ""
+        return f"{prefix}{missing}: not set; allowed: {', '.join(allowed) if isinstance(allowed, list) else allowed}"
+    return f"{key}: {shown} is not valid ({error.message})"
+
+
+def _rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
+    problems: list[str] = []
+    problems += _network_problems(raw.get("network", {}))
+    problems += _mwaa_problems(raw.get("mwaa", {}))
+    problems += _eks_problems(raw.get("eks", {}))
+    if raw.get("keepMwaa") and "target" not in broken and raw.get("target") != "eks":
+        problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
+    workload = raw.get("workload", {})
+    avg, peak = workload.get("averageConcurrentTasks"), workload.get("peakConcurrentTasks")
+    if avg is not None and peak is not None and avg > peak:
+        problems.append(f"workload.averageConcurrentTasks: {avg} is greater than workload.peakConcurrentTasks ({peak}); allowed: <= {peak}")
+    return problems
+
+
+def _network_problems(network: Mapping[str, Any]) -> list[str]:
+    cidr = network.get("vpcCidr")
+    if cidr is None:
+        return []
+    try:
+        net = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError as exc:
+        return [f"network.vpcCidr: {json.dumps(cidr)} is not a valid network ({exc}); allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"]
+    if not 16 <= net.prefixlen <= 22:
+        return [f"network.vpcCidr: {json.dumps(cidr)} has prefix /{net.prefixlen}; allowed: /16 to /22"]
+    if not net.is_private:
+        return [f"network.vpcCidr: {json.dumps(cidr)} is not a private range; allowed: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"]
+    return []
+
+
+def _mwaa_capacity_defaults(class_name: str) -> dict[str, int]:
+    """Unset capacity keys follow the class, so choosing mw1.micro alone is a valid config."""
+    klass = MWAA_CLASSES[class_name]
+    return {
+        "minWorkers": 1,
+        "maxWorkers": min(10, klass.max_workers),
+        "schedulers": klass.schedulers[0],
+        "minWebservers": klass.webservers[0],
+        "maxWebservers": klass.webservers[0],
+    }
+
+
+def _mwaa_problems(mwaa: Mapping[str, Any]) -> list[str]:
+    klass_name = mwaa.get("environmentClass", MwaaSettings.environment_class)
+    klass = MWAA_CLASSES[klass_name]
+    merged = {**_mwaa_capacity_defaults(klass_name), **mwaa}
+    problems = []
+
+    def check_range(key: str, low: int, high: int) -> None:
+        value = merged[key]
+        if not low <= value <= high:
+            problems.append(f"mwaa.{key}: {value} is out of range for {klass_name}; allowed: {low} to {high}")
+
+    check_range("minWorkers", 1, klass.max_workers)
+    check_range("maxWorkers", 1, klass.max_workers)
+    check_range("schedulers", *klass.schedulers)
+    check_range("minWebservers", *klass.webservers)
+    check_range("maxWebservers", *klass.webservers)
+    for low_key, high_key in (("minWorkers", "maxWorkers"), ("minWebservers", "maxWebservers")):
+        low, high = merged[low_key], merged[high_key]
+        if low > high:
+            problems.append(f"mwaa.{low_key}: {low} is greater than mwaa.{high_key} ({high}); allowed: <= {high}")
+    for option in mwaa.get("airflowConfigurationOptions", {}):
+        if option.count(".") != 1:
+            problems.append(f"mwaa.airflowConfigurationOptions: {json.dumps(option)} is not a valid option name; allowed: section.key, e.g. core.default_task_retries")
+    return problems
+
+
+def _eks_problems(eks: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for index, group in enumerate(eks.get("nodeGroups", [])):
+        defaults = NodeGroupSettings(name=group["name"])
+        low = group.get("minSize", defaults.min_size)
+        desired = group.get("desiredSize", defaults.desired_size)
+        high = group.get("maxSize", defaults.max_size)
+        if not low <= desired <= high:
+            problems.append(f"eks.nodeGroups[{index}]: minSize {low}, desiredSize {desired}, maxSize {high} are not ordered; allowed: minSize <= desiredSize <= maxSize")
+    names = [group["name"] for group in eks.get("nodeGroups", [])]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"eks.nodeGroups: name {json.dumps(name)} is used twice; allowed: unique names")
+    cidrs = eks.get("endpointPublicAccessCidrs", [])
+    for index, cidr in enumerate(cidrs):
+        try:
+            ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as exc:
+            problems.append(f"eks.endpointPublicAccessCidrs[{index}]: {json.dumps(cidr)} is not a valid network ({exc}); allowed: an IPv4 CIDR with no host bits")
+    if OPEN_CIDR in cidrs and not eks.get("allowOpenApiEndpoint", False):
+        problems.append(f"eks.endpointPublicAccessCidrs: {json.dumps(OPEN_CIDR)} opens the Kubernetes API to the internet; allowed: specific CIDRs, or set eks.allowOpenApiEndpoint true to accept it")
+    node_type = eks.get("cache", {}).get("nodeType")
+    if node_type and node_type.split(".")[1] not in CACHE_NODE_FAMILIES:
+        problems.append(f"eks.cache.nodeType: {json.dumps(node_type)} is not a known cache node family; allowed families: {', '.join(CACHE_NODE_FAMILIES)}")
+    database = eks.get("database", {})
+    instance_class = database.get("instanceClass")
+    if instance_class and instance_class.split(".")[1] not in DB_INSTANCE_FAMILIES:
+        problems.append(f"eks.database.instanceClass: {json.dumps(instance_class)} is not a known RDS instance family; allowed families: {', '.join(DB_INSTANCE_FAMILIES)}")
+    db_defaults = DatabaseSettings()
+    storage = database.get("allocatedStorageGb", db_defaults.allocated_storage_gb)
+    max_storage = database.get("maxAllocatedStorageGb", max(storage, db_defaults.max_allocated_storage_gb))
+    if max_storage < storage:
+        problems.append(f"eks.database.maxAllocatedStorageGb: {max_storage} is less than eks.database.allocatedStorageGb ({storage}); allowed: >= {storage}")
+    workers = eks.get("workers", {})
+    worker_defaults = WorkerSettings()
+    low, high = workers.get("minReplicas", worker_defaults.min_replicas), workers.get("maxReplicas", worker_defaults.max_replicas)
+    if low > high:
+        problems.append(f"eks.workers.minReplicas: {low} is greater than eks.workers.maxReplicas ({high}); allowed: <= {high}")
+    return problems
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+def _fields(raw: Mapping[str, Any], renames: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """camelCase config keys -> dataclass field names (lists become tuples: settings are immutable)."""
+    renames = renames or {}
+    return {renames.get(k, _snake(k)): tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+
+
+def _build(raw: Mapping[str, Any], stack: str) -> Settings:
+    mwaa_raw = dict(raw.get("mwaa", {}))
+    mwaa_raw = {**_mwaa_capacity_defaults(mwaa_raw.get("environmentClass", MwaaSettings.environment_class)), **mwaa_raw}
+    options = {k: _option_text(v) for k, v in mwaa_raw.pop("airflowConfigurationOptions", {}).items()}
+    eks_raw = dict(raw.get("eks", {}))
+    eks_kwargs: dict[str, Any] = {}
+    if "nodeGroups" in eks_raw:
+        eks_kwargs["node_groups"] = tuple(NodeGroupSettings(**_fields(g)) for g in eks_raw.pop("nodeGroups"))
+    db_raw = eks_raw.pop("database", {})
+    database = DatabaseSettings(**_fields(db_raw))
+    if "maxAllocatedStorageGb" not in db_raw:  # autoscaling ceiling follows a larger starting size
+        database = DatabaseSettings(**{**database.__dict__, "max_allocated_storage_gb": max(database.allocated_storage_gb, database.max_allocated_storage_gb)})
+    eks_kwargs.update(
+        cache=CacheSettings(**_fields(eks_raw.pop("cache", {}))),
+        database=database,
+        workers=WorkerSettings(**_fields(eks_raw.pop("workers", {}))),
+        image=ImageSettings(**_fields(eks_raw.pop("image", {}))),
+        **_fields(eks_raw),
+    )
+    top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags")}
+    return Settings(
+        stack=stack,
+        **{"environment_name": f"airflow-{stack}"[:24], **_fields(top)},
+        tags=dict(raw.get("tags", {})),
+        network=NetworkSettings(**_fields(raw.get("network", {}))),
+        mwaa=MwaaSettings(**_fields(mwaa_raw), airflow_configuration_options=options),
+        eks=EksSettings(**eks_kwargs),
+        workload=WorkloadSettings(**_fields(raw.get("workload", {}))),
+    )
+
+
+def _option_text(value: Any) -> str:
+    # Airflow config values are strings; YAML booleans would otherwise become "True"/"False".
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def decode_config_values(raw: Mapping[str, str]) -> dict[str, Any]:
+    """Pulumi hands config to programs as strings; structured values and booleans arrive JSON-encoded."""
+    decoded: dict[str, Any] = {}
+    for key, text in raw.items():
+        expected = CONFIG_SCHEMA["properties"].get(key, {}).get("type")
+        if expected in ("object", "array", "boolean", "integer", "number") and isinstance(text, str):
+            try:
+                decoded[key] = json.loads(text)
+                continue
+            except json.JSONDecodeError:
+                pass  # left as text: the schema check reports it with the key's name
+        decoded[key] = text
+    return decoded
+
+
+def from_stack_config() -> Settings:
+    """Settings of the running Pulumi stack; raises pulumi.RunError (no traceback) listing every problem."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    # Every key of this project, set ones only: unknown keys (typos) must be seen, not silently ignored.
+    prefix = f"{pulumi.get_project()}:"
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw = {key[len(prefix):]: value for key, value in everything.items() if key.startswith(prefix)}
+    try:
+        return parse_settings(decode_config_values(raw), stack=pulumi.get_stack())
+    except ConfigError as error:
+        lines = "\n".join(f"  {problem}" for problem in error.problems)
+        raise pulumi.RunError(f"invalid stack config ({len(error.problems)} problem(s)):\n{lines}") from None
