@@ -143,6 +143,23 @@ _DEFAULT_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
         "webserverUrl": f"{i.get('name', n)}.private.c0.airflow.amazonaws.com",
         "arn": f"arn:aws:airflow:us-east-1:{ACCOUNT_ID}:environment/{i.get('name', n)}"},
     "aws:ec2/vpc:Vpc": lambda n, i: {"cidrBlock": i.get("cidrBlock")},
+    "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.c0ffee.us-east-1.rds.amazonaws.com", "port": 5432,
+                                               "endpoint": f"{n}.c0ffee.us-east-1.rds.amazonaws.com:5432"},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
+        "primaryEndpointAddress": f"master.{n}.c0ffee.use1.cache.amazonaws.com"},
+    "aws:ecr/repository:Repository": lambda n, i: {
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{i.get('name', n)}"},
+    # Generated secrets: recognisable values so tests can prove they never leak in plaintext.
+    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": f"generated-secret-{n}"},
+    "random:index/randomBytes:RandomBytes": lambda n, i: {"base64": f"Z2VuZXJhdGVkLXNlY3JldC0{n}+/==", "hex": f"6765{n}"},
+    # pulumi-eks's Cluster is a remote component: its outputs come from the mock too.
+    "eks:index:Cluster": lambda n, i: {
+        "kubeconfigJson": json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [{"name": n}]}),
+        "kubeconfig": {"apiVersion": "v1", "kind": "Config"},
+        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
+        "oidcIssuer": "oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
+        "oidcProviderUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/C0FFEE",
+        "clusterSecurityGroupId": "sg-eks-cluster", "nodeSecurityGroupId": "sg-eks-nodes"},
 }
 
 

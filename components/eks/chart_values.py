@@ -1,0 +1,187 @@
+"""Values for the official Apache Airflow Helm chart: the one place they are set.
+
+Follows the chart's production guide:
+- `useStandardNaming` and a fixed `fullnameOverride`, so Service and Secret names are known (airflow-pgbouncer...).
+- No chart-generated secrets: fernet key, API/webserver secret key, JWT secret (Airflow 3), metadata and
+  broker connections and PgBouncer's config are Kubernetes Secrets this program creates, passed by name.
+- External data stores (RDS PostgreSQL, ElastiCache), so the chart's own postgresql (and redis, unless
+  broker=in-cluster) are off; PgBouncer in front of RDS.
+- Migrations and the admin user run as Helm hooks, which Pulumi's helm.v3.Release runs (helm.v4.Chart skips
+  hooks, so it is not used here).
+- DAGs come from the shared bucket's dags/ prefix through a Mountpoint for S3 volume (the same files MWAA
+  reads); task logs go to the bucket's logs/ prefix; KEDA scales Celery workers on queued tasks.
+Every key set here must exist in the pinned chart's values.schema.json: tests/test_chart_values.py checks it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from .. import airflow_config as af
+from ..settings import WorkerSettings
+from .irsa import service_account_name
+
+CHART_REPOSITORY = "https://airflow.apache.org"
+CHART_VERSIONS_FILE = Path(__file__).with_name("chart_versions.json")
+FULLNAME = "airflow"
+AIRFLOW_UID = 50000
+PGBOUNCER_PORT = 6543
+
+
+class SecretNames:
+    """Kubernetes Secrets the chart reads by name, and the key each one holds."""
+
+    fernet = "airflow-fernet-key"  # key: fernet-key
+    api_secret_key = "airflow-api-secret-key"  # key: api-secret-key (Airflow 3)
+    webserver_secret_key = "airflow-webserver-secret-key"  # key: webserver-secret-key (Airflow 2)
+    jwt = "airflow-jwt-secret"  # key: jwt-secret (Airflow 3)
+    metadata = "airflow-metadata"  # key: connection
+    result_backend = "airflow-result-backend"  # key: connection
+    broker_url = "airflow-broker-url"  # key: connection
+    redis_password = "airflow-redis-password"  # key: password (broker=in-cluster)
+    pgbouncer_config = "airflow-pgbouncer-config"  # keys: pgbouncer.ini, users.txt
+    pgbouncer_stats = "airflow-pgbouncer-stats"  # key: connection
+    admin_password = "airflow-admin-password"  # key: password
+
+
+def chart_version(airflow_version: str) -> str:
+    """The chart release pinned for an Airflow version (components/eks/chart_versions.json)."""
+    return json.loads(CHART_VERSIONS_FILE.read_text())["charts"][airflow_version]["chart"]
+
+
+def is_airflow3(airflow_version: str) -> bool:
+    return airflow_version.startswith("3.")
+
+
+def airflow_components(airflow_version: str) -> list[str]:
+    """Airflow's long-running components on this version (each gets its own service account and role)."""
+    ui = "api-server" if is_airflow3(airflow_version) else "webserver"
+    return ["scheduler", "dag-processor", "triggerer", "worker", ui]
+
+
+@dataclass
+class ChartInputs:
+    airflow_version: str
+    image_repository: pulumi.Input[str]
+    image_tag: str
+    bucket_name: pulumi.Input[str]
+    role_arns: dict[str, pulumi.Input[str]]
+    broker: str  # "elasticache" or "in-cluster"
+    workers: WorkerSettings
+    dags_claim: str
+    airflow_config: dict[str, str] = field(default_factory=dict)  # section.key -> value, shared with MWAA
+
+
+def _service_account(component: str, role_arn: pulumi.Input[str] | None) -> dict[str, Any]:
+    annotations = {"eks.amazonaws.com/role-arn": role_arn} if role_arn is not None else {}
+    return {"create": True, "name": service_account_name(component), "annotations": annotations}
+
+
+def _admin_user_args() -> list[str]:
+    # The password comes from a Secret through the environment: never in the chart values or the Release.
+    return ["bash", "-c",
+            'exec airflow users create --role Admin --username admin --email admin@example.invalid '
+            '--firstname Airflow --lastname Admin --password "${AIRFLOW_ADMIN_PASSWORD}"']
+
+
+def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
+    v3 = is_airflow3(inputs.airflow_version)
+    roles = inputs.role_arns
+    config = af.nested_config({
+        **inputs.airflow_config,
+        "logging.remote_logging": "True",
+        "logging.remote_base_log_folder": pulumi.Output.concat("s3://", inputs.bucket_name, f"/{af.LOGS_PREFIX}"),
+        "logging.remote_log_conn_id": "aws_default",
+        "celery.worker_concurrency": str(inputs.workers.concurrency),
+    })
+    values: dict[str, Any] = {
+        "useStandardNaming": True,
+        "fullnameOverride": FULLNAME,
+        "executor": "CeleryExecutor",
+        "airflowVersion": inputs.airflow_version,
+        "defaultAirflowTag": inputs.airflow_version,
+        "images": {"airflow": {"repository": inputs.image_repository, "tag": inputs.image_tag, "pullPolicy": "IfNotPresent"}},
+        "uid": AIRFLOW_UID,
+        "fernetKeySecretName": SecretNames.fernet,
+        "data": {
+            "metadataSecretName": SecretNames.metadata,
+            "resultBackendSecretName": SecretNames.result_backend,
+            "brokerUrlSecretName": SecretNames.broker_url,
+        },
+        "postgresql": {"enabled": False},
+        "redis": ({"enabled": True, "passwordSecretName": SecretNames.redis_password}
+                  if inputs.broker == "in-cluster" else {"enabled": False}),
+        "pgbouncer": {
+            "enabled": True,
+            "configSecretName": SecretNames.pgbouncer_config,
+            "metricsExporterSidecar": {"statsSecretName": SecretNames.pgbouncer_stats},
+        },
+        "config": config,
+        "dags": {
+            "persistence": {"enabled": True, "existingClaim": inputs.dags_claim},
+            "gitSync": {"enabled": False},
+        },
+        "logs": {"persistence": {"enabled": False}},
+        "scheduler": {"serviceAccount": _service_account("scheduler", roles.get("scheduler"))},
+        "dagProcessor": {"enabled": True, "serviceAccount": _service_account("dag-processor", roles.get("dag-processor"))},
+        "triggerer": {"persistence": {"enabled": False},
+                      "serviceAccount": _service_account("triggerer", roles.get("triggerer"))},
+        "workers": {
+            "persistence": {"enabled": False},
+            "serviceAccount": _service_account("worker", roles.get("worker")),
+            "keda": {"enabled": True, "minReplicaCount": inputs.workers.min_replicas,
+                     "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True},
+        },
+        "migrateDatabaseJob": {"useHelmHooks": True, "serviceAccount": _service_account("migrate-database-job", None)},
+        "createUserJob": {
+            "useHelmHooks": True,
+            "serviceAccount": _service_account("create-user-job", None),
+            "args": _admin_user_args(),
+            "env": [{"name": "AIRFLOW_ADMIN_PASSWORD",
+                     "valueFrom": {"secretKeyRef": {"name": SecretNames.admin_password, "key": "password"}}}],
+        },
+    }
+    if v3:
+        values["apiSecretKeySecretName"] = SecretNames.api_secret_key
+        values["jwtSecretName"] = SecretNames.jwt
+        values["apiServer"] = {"serviceAccount": _service_account("api-server", roles.get("api-server"))}
+    else:
+        values["webserverSecretKeySecretName"] = SecretNames.webserver_secret_key
+        values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver")),
+                               "defaultUser": {"enabled": True, "username": "admin", "role": "Admin"}}
+    return values
+
+
+def pgbouncer_ini(db_host: str, db_port: int, database: str) -> str:
+    """PgBouncer config for an external database; the chart can't generate it when connections come from Secrets."""
+    return "\n".join([
+        "[databases]",
+        f"airflow-metadata = host={db_host} port={db_port} dbname={database}",
+        f"airflow-result-backend = host={db_host} port={db_port} dbname={database}",
+        "",
+        "[pgbouncer]",
+        "pool_mode = transaction",
+        f"listen_port = {PGBOUNCER_PORT}",
+        "listen_addr = *",
+        "auth_type = scram-sha-256",
+        "auth_file = /etc/pgbouncer/users.txt",
+        "stats_users = airflow",
+        "ignore_startup_parameters = extra_float_digits",
+        "max_client_conn = 200",
+        "verbose = 0",
+        "log_disconnections = 0",
+        "log_connections = 0",
+        # PgBouncer -> RDS is TLS: RDS PostgreSQL enforces it (rds.force_ssl is on by default from 15).
+        "server_tls_sslmode = require",
+        "server_tls_ciphers = normal",
+        "",
+    ])
+
+
+def pgbouncer_url(user: str, password: str, database: str, scheme: str = "postgresql") -> str:
+    return f"{scheme}://{user}:{password}@{FULLNAME}-pgbouncer:{PGBOUNCER_PORT}/{database}"
