@@ -66,9 +66,19 @@ class Plan:
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}
 
-    def under(self, component_urn_fragment: str) -> list[PlannedResource]:
-        """Resources whose URN type chain contains the fragment (e.g. 'airflow:platform:SharedPlatform')."""
-        return [r for r in self.resources if component_urn_fragment in r.urn.split("::")[2]]
+    def under(self, component_type: str) -> list[PlannedResource]:
+        """Resources declared (at any depth) inside a component of this type, e.g. 'airflow:platform:SharedPlatform'."""
+        by_urn = self.by_urn()
+
+        def inside(resource: PlannedResource) -> bool:
+            parent = by_urn.get(resource.parent)
+            while parent is not None:
+                if parent.type == component_type:
+                    return True
+                parent = by_urn.get(parent.parent)
+            return False
+
+        return [r for r in self.resources if inside(r)]
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -96,8 +106,19 @@ def available_stacks() -> list[str]:
 # ---------------------------------------------------------------------------------------------- mocks
 
 
+def _asset_identity(value: Any) -> str:
+    """Assets by what they hold (path and content), like S3 would see them; never by object address."""
+    path = getattr(value, "path", None)
+    if path is not None:
+        target = Path(path)
+        content = target.read_bytes() if target.is_file() else b"".join(p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file())
+        return f"{path}:{hashlib.sha256(content).hexdigest()}"
+    return str(getattr(value, "text", type(value).__name__))
+
+
 def _fake_version_id(name: str, inputs: Mapping[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    # A new object version exactly when the object's inputs change, as S3 versioning does.
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=_asset_identity).encode()).hexdigest()
     return f"v{digest[:24]}"
 
 

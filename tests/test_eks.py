@@ -1,0 +1,281 @@
+"""target=eks under mocks: cluster, data stores, roles, secrets and the chart release, as declared."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import planned, stack_value
+
+EKS = {"target": "eks"}
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+RDS = "aws:rds/instance:Instance"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def airflow_release(plan):
+    return plan.one(RELEASE, "eks-airflow")
+
+
+def statements(policy_json: str) -> list[dict]:
+    return json.loads(policy_json)["Statement"]
+
+
+def test_cluster_is_private_encrypted_logged_with_oidc():
+    cluster = planned("dev", **EKS).one("eks:index:Cluster").inputs
+    assert cluster["version"] == "1.34"
+    assert cluster["endpointPrivateAccess"] is True
+    assert cluster["endpointPublicAccess"] is False and "publicAccessCidrs" not in cluster
+    assert cluster["encryptionConfigKeyArn"] == planned("dev", **EKS).one("aws:kms/key:Key").outputs["arn"]
+    assert set(cluster["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    assert cluster["createOidcProvider"] is True
+    assert cluster["skipDefaultNodeGroup"] is True
+    private = [s.outputs["id"] for s in planned("dev", **EKS).of_type("aws:ec2/subnet:Subnet") if "private" in s.name]
+    assert sorted(cluster["privateSubnetIds"]) == sorted(private)
+
+
+def test_public_endpoint_only_for_named_cidrs():
+    eks = stack_value("dev", "eks")
+    eks["endpointPublicAccessCidrs"] = ["203.0.113.0/24"]
+    cluster = planned("dev", target="eks", eks=eks).one("eks:index:Cluster").inputs
+    assert cluster["endpointPublicAccess"] is True
+    assert cluster["publicAccessCidrs"] == ["203.0.113.0/24"]
+
+
+def test_open_endpoint_needs_the_explicit_flag():
+    from components.settings import ConfigError, parse_settings
+
+    eks = {"endpointPublicAccessCidrs": ["0.0.0.0/0"]}
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"target": "eks", "eks": eks}, "dev")
+    assert error.value.problems == [
+        'eks.endpointPublicAccessCidrs: "0.0.0.0/0" opens the Kubernetes API to the internet; '
+        "allowed: specific CIDRs, or set eks.allowOpenApiEndpoint true to accept it"]
+    allowed = parse_settings({"target": "eks", "eks": {**eks, "allowOpenApiEndpoint": True}}, "dev")
+    assert allowed.eks.endpoint_public_access_cidrs == ("0.0.0.0/0",)
+
+
+def test_managed_node_groups_follow_config():
+    prod = planned("prod", **EKS)
+    groups = {g.name: g.inputs for g in prod.of_type("eks:index:ManagedNodeGroup")}
+    assert set(groups) == {"eks-cluster-system", "eks-cluster-workers"}
+    workers = groups["eks-cluster-workers"]
+    assert workers["instanceTypes"] == ["m6i.xlarge"]
+    assert workers["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 10}
+    # Node groups live in the private subnets and the node role has exactly the three AWS node policies.
+    attachments = {a.inputs["policyArn"].rsplit("/", 1)[1] for a in prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert attachments == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"}
+
+
+def test_elasticache_broker_is_private_encrypted_with_auth():
+    plan = planned("dev", **EKS)
+    group = plan.one(REPLICATION_GROUP)
+    inputs = group.inputs
+    assert inputs["engine"] == "valkey" and inputs["nodeType"] == "cache.t4g.micro"
+    assert inputs["atRestEncryptionEnabled"] is True and inputs["transitEncryptionEnabled"] is True
+    assert inputs["kmsKeyId"] == plan.one("aws:kms/key:Key").outputs["arn"]
+    assert "authToken" in group.secret_inputs
+    assert inputs["numCacheClusters"] == 1 and inputs["automaticFailoverEnabled"] is False
+    sg = next(s for s in plan.of_type("aws:ec2/securityGroup:SecurityGroup") if s.name == "eks-broker-sg").inputs
+    assert sg["ingress"] == [{"protocol": "tcp", "fromPort": 6379, "toPort": 6379, "securityGroups": ["sg-eks-cluster"],
+                              "description": "EKS nodes"}]
+    assert sg["egress"] == []
+
+
+def test_two_cache_nodes_fail_over_across_azs():
+    inputs = planned("prod", **EKS).one(REPLICATION_GROUP).inputs
+    assert inputs["numCacheClusters"] == 2
+    assert inputs["automaticFailoverEnabled"] is True and inputs["multiAzEnabled"] is True
+
+
+def test_in_cluster_broker_uses_chart_redis_with_secret_password():
+    eks = stack_value("dev", "eks")
+    eks["broker"] = "in-cluster"
+    plan = planned("dev", target="eks", eks=eks)
+    assert plan.of_type(REPLICATION_GROUP) == []
+    values = airflow_release(plan).inputs["values"]
+    assert values["redis"] == {"enabled": True, "passwordSecretName": "airflow-redis-password"}
+    secret_names = {s.inputs["metadata"]["name"] for s in plan.of_type("kubernetes:core/v1:Secret")}
+    assert {"airflow-redis-password", "airflow-broker-url"} <= secret_names
+
+
+def test_metadata_database_is_private_encrypted_backed_up():
+    plan = planned("dev", **EKS)
+    db = plan.one(RDS)
+    inputs = db.inputs
+    assert inputs["engine"] == "postgres" and inputs["engineVersion"] == "17"
+    assert inputs["storageEncrypted"] is True and inputs["kmsKeyId"] == plan.one("aws:kms/key:Key").outputs["arn"]
+    assert inputs["publiclyAccessible"] is False
+    assert inputs["backupRetentionPeriod"] >= 7
+    assert "password" in db.secret_inputs
+    # dev: deletable without a snapshot; nothing protected
+    assert inputs["deletionProtection"] is False and inputs["skipFinalSnapshot"] is True
+    assert not db.protect and not db.retain_on_delete
+
+
+def test_prod_metadata_database_is_protected_and_snapshotted():
+    db = planned("prod", **EKS).one(RDS)
+    assert db.inputs["deletionProtection"] is True and db.inputs["skipFinalSnapshot"] is False
+    assert db.inputs["finalSnapshotIdentifier"] == "airflow-prod-metadata-final"
+    assert db.inputs["multiAz"] is True and db.inputs["backupRetentionPeriod"] == 14
+    assert db.protect and db.retain_on_delete
+
+
+def test_chart_release_is_pinned_and_runs_hooks():
+    from components.eks.chart_values import chart_version
+
+    release = airflow_release(planned("dev", **EKS)).inputs
+    assert release["chart"] == "airflow"
+    assert release["repositoryOpts"] == {"repo": "https://airflow.apache.org"}
+    assert release["version"] == chart_version("3.3.1")
+    assert release.get("skipAwait") in (None, False)  # hooks and jobs are awaited
+    values = release["values"]
+    assert values["executor"] == "CeleryExecutor"
+    assert values["airflowVersion"] == "3.3.1"
+    assert values["useStandardNaming"] is True
+    assert values["postgresql"] == {"enabled": False}
+    assert values["redis"] == {"enabled": False}
+    assert values["pgbouncer"]["enabled"] is True
+    assert values["migrateDatabaseJob"]["useHelmHooks"] is True
+    assert values["workers"]["keda"]["enabled"] is True
+
+
+def test_secrets_are_referenced_by_name_and_exist():
+    plan = planned("dev", **EKS)
+    values = airflow_release(plan).inputs["values"]
+    secrets = {s.inputs["metadata"]["name"]: s for s in plan.of_type("kubernetes:core/v1:Secret")}
+    referenced = {
+        values["fernetKeySecretName"]: "fernet-key",
+        values["apiSecretKeySecretName"]: "api-secret-key",
+        values["jwtSecretName"]: "jwt-secret",
+        values["data"]["metadataSecretName"]: "connection",
+        values["data"]["resultBackendSecretName"]: "connection",
+        values["data"]["brokerUrlSecretName"]: "connection",
+        values["pgbouncer"]["configSecretName"]: "pgbouncer.ini",
+        values["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"]: "connection",
+    }
+    for name, key in referenced.items():
+        assert name in secrets, name
+        assert key in secrets[name].inputs["stringData"], (name, key)
+        assert "stringData" in secrets[name].secret_inputs, name
+
+
+def test_broker_url_is_tls_with_auth_token_and_only_in_a_secret():
+    plan = planned("dev", **EKS)
+    token = plan.one("random:index/randomPassword:RandomPassword", "eks-broker-auth-token").outputs["result"]
+    broker = next(s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "airflow-broker-url")
+    endpoint = plan.one(REPLICATION_GROUP).outputs["primaryEndpointAddress"]
+    assert broker.inputs["stringData"]["connection"] == f"rediss://:{token}@{endpoint}:6379/0?ssl_cert_reqs=required"
+
+
+def test_no_plaintext_secret_anywhere():
+    for stack, overrides in (("dev", EKS), ("prod", EKS), ("dev", {"target": "mwaa"})):
+        plan = planned(stack, **overrides)
+        generated = [r.outputs[k] for r in plan.resources if r.type.startswith("random:")
+                     for k in ("result", "base64", "hex") if k in r.outputs]
+        if overrides["target"] == "eks":
+            assert len(generated) >= 6
+        for resource in plan.resources:
+            if resource.type.startswith("random:"):
+                continue
+            for key, value in resource.inputs.items():
+                if key in resource.secret_inputs:
+                    continue
+                text = json.dumps(value)
+                leaked = [g for g in generated if g[:20] in text]
+                assert not leaked, f"{resource.type} {resource.name}.{key} carries a generated secret in plaintext"
+        for name, value in plan.outputs.items():
+            if name in plan.secret_outputs:
+                continue
+            assert not any(g[:20] in json.dumps(value) for g in generated), name
+
+
+def test_kubeconfig_output_is_secret():
+    plan = planned("dev", **EKS)
+    assert "kubeconfig" in plan.secret_outputs
+    assert plan.outputs["eksClusterName"] == "airflow-dev"
+
+
+def test_shared_outputs_exist_for_eks():
+    outputs = planned("dev", **EKS).outputs
+    assert outputs["target"] == "eks" and outputs["airflowVersion"] == "3.3.1"
+    assert outputs["dagsBucket"].startswith("airflow-dev-")
+    assert "port-forward svc/airflow-api-server" in outputs["airflowUiUrl"]
+
+
+def test_each_airflow_component_has_its_own_least_privilege_role():
+    plan = planned("dev", **EKS)
+    values = airflow_release(plan).inputs["values"]
+    roles = {r.name: r for r in plan.of_type("aws:iam/role:Role")}
+    accounts = {
+        "scheduler": values["scheduler"]["serviceAccount"],
+        "dag-processor": values["dagProcessor"]["serviceAccount"],
+        "triggerer": values["triggerer"]["serviceAccount"],
+        "worker": values["workers"]["serviceAccount"],
+        "api-server": values["apiServer"]["serviceAccount"],
+    }
+    for component, account in accounts.items():
+        role = roles[f"eks-roles-{component}"]
+        assert account["annotations"]["eks.amazonaws.com/role-arn"] == role.outputs["arn"]
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert trust["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/C0FFEE:sub"] == \
+            f"system:serviceaccount:airflow:{account['name']}"
+    policies = {p.name: statements(p.inputs["policy"]) for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
+    bucket_arn = plan.one("aws:s3/bucket:Bucket").outputs["arn"]
+    worker_resources = json.dumps(policies["eks-roles-worker"])
+    assert f"{bucket_arn}/logs/*" in worker_resources and f"{bucket_arn}/data/*" in worker_resources
+    api = policies["eks-roles-api-server"]
+    assert {a for s in api for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} >= {"s3:GetObject"}
+    assert "s3:PutObject" not in json.dumps(api)  # the UI only reads logs
+    for name, stmts in policies.items():
+        for statement in stmts:
+            assert statement["Resource"] != "*", (name, statement)
+
+
+def test_airflow2_uses_webserver_and_its_secret_key():
+    plan = planned("dev", target="eks", airflowVersion="2.10.3")
+    values = airflow_release(plan).inputs["values"]
+    assert values["webserverSecretKeySecretName"] == "airflow-webserver-secret-key"
+    assert "apiServer" not in values and "jwtSecretName" not in values
+    assert values["airflowVersion"] == "2.10.3"
+    from components.eks.chart_values import chart_version
+    assert airflow_release(plan).inputs["version"] == chart_version("2.10.3")
+
+
+def test_dags_come_from_the_shared_bucket_through_mountpoint():
+    plan = planned("dev", **EKS)
+    volume = plan.one("kubernetes:core/v1:PersistentVolume").inputs["spec"]
+    assert volume["csi"]["driver"] == "s3.csi.aws.com"
+    assert volume["csi"]["volumeAttributes"]["bucketName"] == plan.outputs["dagsBucket"]
+    assert "prefix dags/" in volume["mountOptions"] and "read-only" in volume["mountOptions"]
+    addon = plan.one("aws:eks/addon:Addon").inputs
+    assert addon["addonName"] == "aws-mountpoint-s3-csi-driver"
+    values = airflow_release(plan).inputs["values"]
+    assert values["dags"]["persistence"] == {"enabled": True, "existingClaim": "airflow-dags"}
+    assert values["config"]["logging"]["remote_base_log_folder"] == f"s3://{plan.outputs['dagsBucket']}/logs"
+
+
+def test_image_carries_the_mwaa_requirements():
+    from components import airflow_config as af
+    from components.eks.image import build_inputs, image_tag
+
+    plan = planned("dev", **EKS)
+    values = airflow_release(plan).inputs["values"]
+    assert values["images"]["airflow"]["tag"] == image_tag("3.3.1")
+    assert values["images"]["airflow"]["repository"].endswith("/airflow-dev/airflow")
+    inputs = build_inputs("3.3.1")
+    assert inputs["requirements.txt"].decode() == af.render_requirements("3.3.1")
+    assert inputs["constraints.txt"] == af.constraints_file("3.3.1").read_bytes()
+    assert image_tag("3.3.1") != image_tag("3.2.1")
+
+
+def test_no_default_admin_password():
+    plan = planned("dev", **EKS)
+    values = airflow_release(plan).inputs["values"]
+    assert "admin" not in json.dumps(values.get("webserver", {}).get("defaultUser", {}).get("password", ""))
+    env = values["createUserJob"]["env"]
+    assert env == [{"name": "AIRFLOW_ADMIN_PASSWORD",
+                    "valueFrom": {"secretKeyRef": {"name": "airflow-admin-password", "key": "password"}}}]
+    assert "${AIRFLOW_ADMIN_PASSWORD}" in " ".join(values["createUserJob"]["args"])
