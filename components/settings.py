@@ -42,9 +42,10 @@ MWAA_CLASSES: dict[str, MwaaClass] = {
     },
 }
 
-# EKS versions in AWS standard support on the release date of this program (EKS Kubernetes release calendar).
-EKS_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
-DEFAULT_EKS_KUBERNETES_VERSION = "1.34"
+# EKS versions offered on the release date of this program (EKS Kubernetes release calendar, 2026-11):
+# 1.35 and 1.36 in standard support, 1.34 until 2026-12-02, 1.33 in extended support (costs more per hour).
+EKS_KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35", "1.36")
+DEFAULT_EKS_KUBERNETES_VERSION = "1.35"
 BROKERS = ("elasticache", "in-cluster")
 CACHE_ENGINES = ("valkey", "redis")
 # Families that ElastiCache offers for Valkey/Redis OSS nodes; anything else is a typo or a non-cache type.

@@ -24,7 +24,7 @@ def statements(policy_json: str) -> list[dict]:
 
 def test_cluster_is_private_encrypted_logged_with_oidc():
     cluster = planned("dev", **EKS).one("eks:index:Cluster").inputs
-    assert cluster["version"] == "1.34"
+    assert cluster["version"] == "1.35"
     assert cluster["endpointPrivateAccess"] is True
     assert cluster["endpointPublicAccess"] is False and "publicAccessCidrs" not in cluster
     assert cluster["encryptionConfigKeyArn"] == planned("dev", **EKS).one("aws:kms/key:Key").outputs["arn"]
@@ -137,7 +137,7 @@ def test_chart_release_is_pinned_and_runs_hooks():
     assert values["postgresql"] == {"enabled": False}
     assert values["redis"] == {"enabled": False}
     assert values["pgbouncer"]["enabled"] is True
-    assert values["migrateDatabaseJob"]["useHelmHooks"] is True
+    assert values["migrateDatabaseJob"]["useHelmHooks"] is False and values["createUserJob"]["useHelmHooks"] is False
     assert values["workers"]["keda"]["enabled"] is True
 
 

@@ -6,8 +6,9 @@ Follows the chart's production guide:
   broker connections and PgBouncer's config are Kubernetes Secrets this program creates, passed by name.
 - External data stores (RDS PostgreSQL, ElastiCache), so the chart's own postgresql (and redis, unless
   broker=in-cluster) are off; PgBouncer in front of RDS.
-- Migrations and the admin user run as Helm hooks, which Pulumi's helm.v3.Release runs (helm.v4.Chart skips
-  hooks, so it is not used here).
+- The DB-migration and create-user jobs run as plain Jobs (`useHelmHooks: false`), not Helm hooks: a Release
+  that waits for readiness would deadlock on post-install hooks (pods wait for migrations that only run after
+  they are ready), and helm.v4.Chart skips hooks altogether. Pulumi's helm.v3.Release waits for the jobs.
 - DAGs come from the shared bucket's dags/ prefix through a Mountpoint for S3 volume (the same files MWAA
   reads); task logs go to the bucket's logs/ prefix; KEDA scales Celery workers on queued tasks.
 Every key set here must exist in the pinned chart's values.schema.json: tests/test_chart_values.py checks it.
@@ -137,9 +138,11 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
             "keda": {"enabled": True, "minReplicaCount": inputs.workers.min_replicas,
                      "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True},
         },
-        "migrateDatabaseJob": {"useHelmHooks": True, "serviceAccount": _service_account("migrate-database-job", None)},
+        "migrateDatabaseJob": {"useHelmHooks": False, "applyCustomEnv": False,
+                               "serviceAccount": _service_account("migrate-database-job", None)},
         "createUserJob": {
-            "useHelmHooks": True,
+            "useHelmHooks": False,
+            "applyCustomEnv": False,
             "serviceAccount": _service_account("create-user-job", None),
             "args": _admin_user_args(),
             "env": [{"name": "AIRFLOW_ADMIN_PASSWORD",
@@ -152,8 +155,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         values["apiServer"] = {"serviceAccount": _service_account("api-server", roles.get("api-server"))}
     else:
         values["webserverSecretKeySecretName"] = SecretNames.webserver_secret_key
-        values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver")),
-                               "defaultUser": {"enabled": True, "username": "admin", "role": "Admin"}}
+        values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver"))}
     return values
 
 

@@ -20,7 +20,7 @@ from .datastores import CeleryBroker, DataStoreArgs, MetadataDatabase, REDIS_POR
 from .image import image_tag
 from .irsa import NAMESPACE, ServiceAccountRoles, ServiceAccountRolesArgs, irsa_role
 
-KEDA_CHART = {"chart": "keda", "repo": "https://kedacore.github.io/charts", "version": "2.18.1"}
+KEDA_CHART = {"chart": "keda", "repo": "https://kedacore.github.io/charts", "version": "2.20.2"}
 S3_CSI_ADDON = "aws-mountpoint-s3-csi-driver"
 S3_CSI_SERVICE_ACCOUNT = ("kube-system", "s3-csi-driver-sa")
 DAGS_CLAIM = "airflow-dags"
@@ -83,7 +83,7 @@ class EksAirflow(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-airflow", name="airflow", chart="airflow", version=chart.chart_version(settings.airflow_version),
             repository_opts={"repo": chart.CHART_REPOSITORY}, namespace=NAMESPACE, values=values,
-            # helm.v3.Release runs the chart's hooks (DB migration, admin user) and waits for them.
+            # Waits until the migration and admin-user Jobs have completed and every pod is ready.
             timeout=1200, wait_for_jobs=True,
             opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider,
                                         depends_on=[namespace, keda, *secrets, *cluster.node_groups]))

@@ -1,0 +1,86 @@
+"""Every value the program sets must exist in the pinned chart's values.schema.json, for every Airflow version."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from components.eks.chart_values import CHART_VERSIONS_FILE, chart_version
+from components.settings import AIRFLOW_VERSIONS
+from tests.conftest import planned
+
+SCHEMAS = Path(CHART_VERSIONS_FILE).with_name("chart-schema")
+
+
+@lru_cache(maxsize=None)
+def schema(version: str) -> dict:
+    return json.loads((SCHEMAS / f"values.schema-{version}.json").read_text())
+
+
+def planned_values(airflow_version: str, **overrides) -> dict:
+    plan = planned("dev", target="eks", airflowVersion=airflow_version, **overrides)
+    return plan.one("kubernetes:helm.sh/v3:Release", "eks-airflow").inputs["values"]
+
+
+def unknown_keys(values, node: dict, root: dict, path: str = "") -> list[str]:
+    """Keys set in `values` that the schema node doesn't declare (the chart would reject or ignore them).
+
+    Stricter than the schema itself: its root allows undeclared keys, which the chart then silently ignores.
+    Only nodes that declare a schema for additional keys (maps such as `config` or annotations) accept others.
+    """
+    while "$ref" in node:
+        node = root["definitions"][node["$ref"].split("/")[-1]]
+    found = []
+    if isinstance(values, dict) and node.get("type") in ("object", None) and "properties" in node:
+        for key, value in values.items():
+            if key in node["properties"]:
+                found += unknown_keys(value, node["properties"][key], root, f"{path}.{key}" if path else key)
+            elif not isinstance(node.get("additionalProperties"), dict):
+                found.append(f"{path}.{key}" if path else key)
+    if isinstance(values, list) and isinstance(node.get("items"), dict):
+        for index, item in enumerate(values):
+            found += unknown_keys(item, node["items"], root, f"{path}[{index}]")
+    return found
+
+
+def test_every_airflow_version_has_a_pinned_chart_with_a_shipped_schema():
+    pins = json.loads(CHART_VERSIONS_FILE.read_text())["charts"]
+    assert set(pins) == set(AIRFLOW_VERSIONS)
+    for airflow_version in AIRFLOW_VERSIONS:
+        assert (SCHEMAS / f"values.schema-{chart_version(airflow_version)}.json").is_file(), airflow_version
+    # Airflow < 2.11 is only supported up to chart 1.19.x; Airflow 3 needs chart >= 1.18.
+    assert chart_version("2.10.3") == "1.19.0"
+    assert tuple(int(p) for p in chart_version("3.3.1").split(".")) >= (1, 18, 0)
+
+
+@pytest.mark.parametrize("airflow_version", AIRFLOW_VERSIONS)
+def test_values_validate_against_the_pinned_chart_schema(airflow_version):
+    values = planned_values(airflow_version)
+    pinned = schema(chart_version(airflow_version))
+    assert unknown_keys(values, pinned, pinned) == []
+    jsonschema.Draft7Validator(pinned).validate(values)
+
+
+@pytest.mark.parametrize("broker", ["elasticache", "in-cluster"])
+def test_both_brokers_validate(broker):
+    from tests.conftest import stack_value
+
+    eks = stack_value("dev", "eks")
+    eks["broker"] = broker
+    values = planned_values("3.3.1", eks=eks)
+    pinned = schema(chart_version("3.3.1"))
+    assert unknown_keys(values, pinned, pinned) == []
+    jsonschema.Draft7Validator(pinned).validate(values)
+
+
+def test_the_check_catches_a_key_the_chart_does_not_have():
+    values = planned_values("3.3.1")
+    pinned = schema(chart_version("3.3.1"))
+    broken = {**values, "scheduler": {**values["scheduler"], "replicaz": 2}, "notAChartKey": True}
+    assert sorted(unknown_keys(broken, pinned, pinned)) == ["notAChartKey", "scheduler.replicaz"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(pinned).validate(broken)
