@@ -158,7 +158,7 @@ _DEFAULT_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "aws:s3/bucket:Bucket": lambda n, i: {"bucket": f"{i.get('bucketPrefix', n)}0a1b2c3d",
                                           "arn": f"arn:aws:s3:::{i.get('bucketPrefix', n)}0a1b2c3d"},
     "aws:s3/bucketObjectv2:BucketObjectv2": lambda n, i: {"versionId": _fake_version_id(n, i)},
-    "aws:kms/key:Key": lambda n, i: {"keyId": f"{n}-key-id"},
+    "aws:kms/key:Key": lambda n, i: {"keyId": f"{n}-key-id", "arn": f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{n}-key-id"},
     "aws:iam/role:Role": lambda n, i: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{n}", "name": n},
     "aws:mwaa/environment:Environment": lambda n, i: {
         "webserverUrl": f"{i.get('name', n)}.private.c0.airflow.amazonaws.com",

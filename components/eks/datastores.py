@@ -112,8 +112,10 @@ class CeleryBroker(pulumi.ComponentResource):
             transit_encryption_enabled=True,
             auth_token=self.auth_token,
             auto_minor_version_upgrade=True,
+            # Queued task messages are state too: in prod a delete leaves a snapshot and `pulumi destroy` stops here.
+            final_snapshot_identifier=f"{args.environment_name}-broker-final" if args.protect else None,
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         self.host = self.group.primary_endpoint_address
         self.register_outputs({"endpoint": self.group.primary_endpoint_address})
