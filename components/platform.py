@@ -42,7 +42,8 @@ class SharedPlatform(pulumi.ComponentResource):
                                opts=pulumi.ResourceOptions(parent=self))
         key = aws.kms.Key(f"{name}-key", description=f"Airflow {settings.environment_name}: bucket, logs, secrets, databases",
                           enable_key_rotation=True, deletion_window_in_days=30, policy=self._key_policy(ctx), tags=tags,
-                          opts=pulumi.ResourceOptions(parent=self, protect=settings.protect_data))
+                          opts=pulumi.ResourceOptions(parent=self, protect=settings.protect_data,
+                                                      retain_on_delete=settings.protect_data))
         aws.kms.Alias(f"{name}-key", name=f"alias/airflow-{settings.environment_name}", target_key_id=key.key_id,
                       opts=pulumi.ResourceOptions(parent=self))
         self.kms_key_arn = key.arn

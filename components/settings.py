@@ -497,13 +497,21 @@ def _build(raw: Mapping[str, Any], stack: str) -> Settings:
     top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags")}
     return Settings(
         stack=stack,
-        **{"environment_name": f"airflow-{stack}"[:24], **_fields(top)},
+        **{"environment_name": default_environment_name(stack), **_fields(top)},
         tags=dict(raw.get("tags", {})),
         network=NetworkSettings(**_fields(raw.get("network", {}))),
         mwaa=MwaaSettings(**_fields(mwaa_raw), airflow_configuration_options=options),
         eks=EksSettings(**eks_kwargs),
         workload=WorkloadSettings(**_fields(raw.get("workload", {}))),
     )
+
+
+def default_environment_name(stack: str) -> str:
+    """airflow-<stack>, made valid: stack names may hold capitals, '.', '_' and be long; AWS names may not."""
+    import re
+
+    name = re.sub(r"[^a-z0-9]+", "-", f"airflow-{stack}".lower())[:24]
+    return name.strip("-")
 
 
 def _option_text(value: Any) -> str:
