@@ -279,3 +279,24 @@ def test_no_default_admin_password():
     assert env == [{"name": "AIRFLOW_ADMIN_PASSWORD",
                     "valueFrom": {"secretKeyRef": {"name": "airflow-admin-password", "key": "password"}}}]
     assert "${AIRFLOW_ADMIN_PASSWORD}" in " ".join(values["createUserJob"]["args"])
+
+
+def test_nodes_use_imdsv2_and_encrypted_volumes():
+    plan = planned("prod", **EKS)
+    templates = {t.name: t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    assert set(templates) == {"eks-cluster-system", "eks-cluster-workers"}
+    for group in plan.of_type("eks:index:ManagedNodeGroup"):
+        template = templates[group.name]
+        assert group.inputs["launchTemplate"] == {"id": template.outputs["id"], "version": "1"}
+        assert "diskSize" not in group.inputs  # the size lives in the template
+        metadata = template.inputs["metadataOptions"]
+        assert metadata["httpTokens"] == "required" and metadata["httpPutResponseHopLimit"] == 1
+        ebs = template.inputs["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true" and ebs["volumeSize"] == 50 and ebs["volumeType"] == "gp3"
+
+
+def test_stack_airflow_options_apply_on_both_targets():
+    both = planned("dev", target="eks", keepMwaa=True)
+    mwaa_options = both.one("aws:mwaa/environment:Environment").inputs["airflowConfigurationOptions"]
+    chart_config = both.one(RELEASE, "eks-airflow").inputs["values"]["config"]
+    assert mwaa_options["core.default_task_retries"] == chart_config["core"]["default_task_retries"] == "2"

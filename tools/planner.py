@@ -164,6 +164,7 @@ _DEFAULT_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
         "webserverUrl": f"{i.get('name', n)}.private.c0.airflow.amazonaws.com",
         "arn": f"arn:aws:airflow:us-east-1:{ACCOUNT_ID}:environment/{i.get('name', n)}"},
     "aws:ec2/vpc:Vpc": lambda n, i: {"cidrBlock": i.get("cidrBlock")},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.c0ffee.us-east-1.rds.amazonaws.com", "port": 5432,
                                                "endpoint": f"{n}.c0ffee.us-east-1.rds.amazonaws.com:5432"},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {

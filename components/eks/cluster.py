@@ -74,7 +74,7 @@ class EksCluster(pulumi.ComponentResource):
                 subnet_ids=args.private_subnet_ids,
                 instance_types=list(group.instance_types),
                 capacity_type=group.capacity_type,
-                disk_size=group.disk_size_gb,
+                launch_template=self._launch_template(f"{name}-{group.name}", group.disk_size_gb, args.tags),
                 scaling_config={"min_size": group.min_size, "desired_size": group.desired_size, "max_size": group.max_size},
                 # Cluster autoscaling changes desired size; Pulumi must not fight it on the next `up`.
                 ignore_scaling_changes=True,
@@ -93,3 +93,16 @@ class EksCluster(pulumi.ComponentResource):
         # Managed nodes (and so pods) carry the EKS-created cluster security group.
         self.cluster_security_group_id = self.cluster.cluster_security_group_id
         self.register_outputs({"clusterName": args.cluster_name, "oidcProviderArn": self.oidc_provider_arn})
+
+    def _launch_template(self, name: str, disk_size_gb: int, tags: dict[str, str]) -> dict:
+        """Encrypted root volumes, and IMDSv2 with one hop: pods can't borrow the node's role, they use IRSA."""
+        template = aws.ec2.LaunchTemplate(
+            name,
+            block_device_mappings=[{"device_name": "/dev/xvda",
+                                    "ebs": {"volume_size": disk_size_gb, "volume_type": "gp3", "encrypted": "true",
+                                            "delete_on_termination": "true"}}],
+            metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+            tag_specifications=[{"resource_type": "instance", "tags": tags}, {"resource_type": "volume", "tags": tags}],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self))
+        return {"id": template.id, "version": template.latest_version.apply(str)}

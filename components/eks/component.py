@@ -79,7 +79,10 @@ class EksAirflow(pulumi.ComponentResource):
         values = chart.airflow_values(chart.ChartInputs(
             airflow_version=settings.airflow_version, image_repository=image_repository, image_tag=tag,
             bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
-            dags_claim=dags_claim, airflow_config=af.portable_airflow_config(platform.secrets_prefixes)))
+            dags_claim=dags_claim,
+            # The stack's Airflow options apply on both targets, so DAGs behave the same after a move.
+            airflow_config={**settings.mwaa.airflow_configuration_options,
+                            **af.portable_airflow_config(platform.secrets_prefixes)}))
         self.release = k8s.helm.v3.Release(
             f"{name}-airflow", name="airflow", chart="airflow", version=chart.chart_version(settings.airflow_version),
             repository_opts={"repo": chart.CHART_REPOSITORY}, namespace=NAMESPACE, values=values,
