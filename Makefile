@@ -3,7 +3,9 @@ SHELL := /bin/bash
 STACK ?= dev
 # Airflow version of the local test environment: the default `airflowVersion` of the program.
 AIRFLOW_VERSION ?= 3.3.1
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls $(HOME)/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | tail -n 1)
+# The first candidate that really runs Python 3.12 (a pyenv shim may exist yet point at another version).
+PYTHON312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12.*/bin/python3.12; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
 

@@ -300,3 +300,14 @@ def test_stack_airflow_options_apply_on_both_targets():
     mwaa_options = both.one("aws:mwaa/environment:Environment").inputs["airflowConfigurationOptions"]
     chart_config = both.one(RELEASE, "eks-airflow").inputs["values"]["config"]
     assert mwaa_options["core.default_task_retries"] == chart_config["core"]["default_task_retries"] == "2"
+
+
+def test_task_environment_matches_the_mwaa_startup_script():
+    import re
+
+    from components import airflow_config as af
+
+    values = airflow_release(planned("dev", **EKS)).inputs["values"]
+    startup = dict(re.findall(r"^export (\w+)=(\S+)$", af.STARTUP_SCRIPT.read_text(), flags=re.MULTILINE))
+    assert startup["DEPLOYMENT_TARGET"] == "mwaa" and len(startup) >= 3
+    assert {e["name"]: e["value"] for e in values["env"]} == {**startup, "DEPLOYMENT_TARGET": "eks"}

@@ -17,6 +17,7 @@ Every key set here must exist in the pinned chart's values.schema.json: tests/te
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,12 @@ def _admin_user_args() -> list[str]:
             '--firstname Airflow --lastname Admin --password "${AIRFLOW_ADMIN_PASSWORD}"']
 
 
+def task_environment() -> list[dict[str, str]]:
+    """What airflow/startup.sh exports on MWAA, for every Airflow container on EKS (tests keep them equal)."""
+    exported = dict(re.findall(r"^export (\w+)=(\S+)$", af.STARTUP_SCRIPT.read_text(), flags=re.MULTILINE))
+    return [{"name": name, "value": "eks" if name == "DEPLOYMENT_TARGET" else value} for name, value in sorted(exported.items())]
+
+
 def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     v3 = is_airflow3(inputs.airflow_version)
     roles = inputs.role_arns
@@ -108,6 +115,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "defaultAirflowTag": inputs.airflow_version,
         "images": {"airflow": {"repository": inputs.image_repository, "tag": inputs.image_tag, "pullPolicy": "IfNotPresent"}},
         "uid": AIRFLOW_UID,
+        "env": task_environment(),
         "fernetKeySecretName": SecretNames.fernet,
         "data": {
             "metadataSecretName": SecretNames.metadata,
