@@ -15,12 +15,12 @@ from .. import iam
 from ..platform import SharedPlatform
 from . import chart_values as chart
 from .chart_values import SecretNames
+from .addons import ClusterAddons, ClusterAddonsArgs
 from .cluster import EksCluster, EksClusterArgs
 from .datastores import CeleryBroker, DataStoreArgs, MetadataDatabase, REDIS_PORT
 from .image import image_tag
 from .irsa import NAMESPACE, ServiceAccountRoles, ServiceAccountRolesArgs, irsa_role
 
-KEDA_CHART = {"chart": "keda", "repo": "https://kedacore.github.io/charts", "version": "2.20.2"}
 S3_CSI_ADDON = "aws-mountpoint-s3-csi-driver"
 S3_CSI_SERVICE_ACCOUNT = ("kube-system", "s3-csi-driver-sa")
 DAGS_CLAIM = "airflow-dags"
@@ -72,10 +72,9 @@ class EksAirflow(pulumi.ComponentResource):
         dags_claim = self._dags_volume(name, platform, cluster, in_namespace)
         secrets = self._secrets(name, settings.airflow_version, database, broker, in_namespace)
 
-        keda = k8s.helm.v3.Release(f"{name}-keda", name="keda", chart=KEDA_CHART["chart"], version=KEDA_CHART["version"],
-                                   repository_opts={"repo": KEDA_CHART["repo"]}, namespace="keda", create_namespace=True,
-                                   opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider,
-                                                               depends_on=cluster.node_groups))
+        addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
+            platform=platform, cluster=cluster, cluster_name=self.cluster_name, kubernetes_version=cfg.kubernetes_version),
+            opts=pulumi.ResourceOptions(parent=self))
         values = chart.airflow_values(chart.ChartInputs(
             airflow_version=settings.airflow_version, image_repository=image_repository, image_tag=tag,
             bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
@@ -89,7 +88,7 @@ class EksAirflow(pulumi.ComponentResource):
             # Waits until the migration and admin-user Jobs have completed and every pod is ready.
             timeout=1200, wait_for_jobs=True,
             opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider,
-                                        depends_on=[namespace, keda, *secrets, *cluster.node_groups]))
+                                        depends_on=[namespace, *addons.releases, *secrets, *cluster.node_groups]))
 
         self.image = pulumi.Output.concat(image_repository, ":", tag)
         self.kubeconfig = cluster.kubeconfig

@@ -66,41 +66,24 @@ def parse_json(text: Any) -> tuple[bool, Any]:
         return False, None
 
 
-def _all_leaves_masked(value: Any) -> bool:
-    """Airflow replaces every string under a sensitive name by ``***`` (numbers and booleans stay)."""
-    if isinstance(value, str):
-        return value == MASK
-    if isinstance(value, dict):
-        return any(_all_leaves_masked(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_all_leaves_masked(v) for v in value)
-    return False
+def looks_masked(value: Any) -> bool:
+    """Whether a value the API returned carries Airflow's mask anywhere.
 
-
-def contains_mask(value: Any, name: str | None, is_sensitive: SensitiveNames) -> bool:
-    """Whether ``value`` (already JSON-decoded) shows the marks of Airflow's redaction under ``name``."""
-    if name is not None and is_sensitive(name):
-        return _all_leaves_masked(value)
-    if isinstance(value, dict):
-        return any(contains_mask(v, k, is_sensitive) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(contains_mask(v, None, is_sensitive) for v in value)
-    return False
+    Airflow hides values in two ways: by *name* (a sensitive variable key, a sensitive key inside a JSON
+    value or a connection's extra, every connection password) and by *value*: each connection password
+    an API server process has loaded (>= ``[logging] min_length_masked_secret`` characters) is replaced by
+    ``***`` wherever it appears, in any field. So any ``***`` means the text may not be the stored one.
+    """
+    return isinstance(value, str) and MASK in value
 
 
 def value_is_masked(key: str, value: Any, is_sensitive: SensitiveNames) -> bool:
-    """A variable value as the API returned it: masked as a whole, or partly inside its JSON."""
-    if value is None:
-        return False
-    ok, decoded = parse_json(value)
-    if ok and isinstance(decoded, (dict, list)):
-        return contains_mask(decoded, key, is_sensitive)
-    return is_sensitive(key) and value == MASK
+    """A variable value as the API returned it (``key`` and ``is_sensitive`` kept for the call sites)."""
+    return looks_masked(value)
 
 
 def extra_is_masked(extra: Any, is_sensitive: SensitiveNames) -> bool:
-    ok, decoded = parse_json(extra)
-    return ok and contains_mask(decoded, None, is_sensitive)
+    return looks_masked(extra)
 
 
 def _secret_leaves(value: Any, name: str | None, is_sensitive: SensitiveNames, out: set[str], inside: bool):
