@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import airflow_config as af
+from .dag_sync import FolderSync
 
 
 @dataclass
@@ -19,6 +20,7 @@ class AirflowBucketArgs:
     environment_name: str
     airflow_version: str
     kms_key_arn: pulumi.Input[str]
+    region: pulumi.Input[str]
     protect: bool
     tags: dict[str, str]
 
@@ -74,10 +76,10 @@ class AirflowBucket(pulumi.ComponentResource):
                 f"{name}-{logical}", bucket=bucket.id, key=key, server_side_encryption="aws:kms",
                 kms_key_id=args.kms_key_arn, tags=args.tags, opts=pulumi.ResourceOptions(parent=self, depends_on=ready), **source)
 
-        for path in af.dag_files():
-            relative = path.relative_to(af.DAGS_DIR).as_posix()
-            upload(f"dag-{relative}", f"{af.DAGS_PREFIX}/{relative}", source=pulumi.FileAsset(str(path)),
-                   source_hash=_md5(path.read_bytes()))
+        # dags/ as one resource (see dag_sync.py): plan time doesn't grow with the number of DAG files.
+        self.dags = FolderSync(f"{name}-dags", bucket=bucket.bucket, prefix=af.DAGS_PREFIX, region=args.region,
+                               source=af.DAGS_DIR, project_root=af.ROOT, files=af.dag_files(),
+                               opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
         requirements = upload("requirements", "requirements.txt", content=af.render_requirements(args.airflow_version),
                               content_type="text/plain")
         startup = upload("startup-script", "startup.sh", source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),

@@ -50,7 +50,8 @@ class SharedPlatform(pulumi.ComponentResource):
 
         self.bucket = AirflowBucket(f"{name}-bucket", AirflowBucketArgs(
             environment_name=settings.environment_name, airflow_version=settings.airflow_version,
-            kms_key_arn=key.arn, protect=settings.protect_data, tags=tags), opts=pulumi.ResourceOptions(parent=self))
+            kms_key_arn=key.arn, region=ctx.region, protect=settings.protect_data, tags=tags),
+            opts=pulumi.ResourceOptions(parent=self))
 
         # Connections and variables live in Secrets Manager, read by both targets through Airflow's backend:
         # they need no migration. The example DAGs find their data bucket here.

@@ -249,8 +249,8 @@ def test_environment_uses_the_uploaded_artifacts_by_version(dev_plan):
     assert env["requirementsS3ObjectVersion"] == requirements.outputs["versionId"]
     assert env["startupScriptS3ObjectVersion"] == startup.outputs["versionId"]
     assert env["sourceBucketArn"] == bucket.outputs["arn"]
-    dag_keys = [o.inputs["key"] for o in dev_plan.of_type(OBJECT) if o.inputs["key"].startswith(f"{env['dagS3Path']}/")]
-    assert len(dag_keys) >= 1
+    dags = dev_plan.one("pulumi-python:dynamic:Resource", "platform-bucket-dags").inputs
+    assert dags["prefix"] == env["dagS3Path"] and dags["bucket"] == bucket.outputs["bucket"] and dags["manifest"]
     assert env["kmsKey"] == dev_plan.one("aws:kms/key:Key").outputs["arn"]
 
 

@@ -215,13 +215,14 @@ def _repo_dag_files() -> set[str]:
 def test_every_file_in_dags_is_synced_once_under_the_dags_prefix(dev_plan):
     expected = _repo_dag_files()
     assert expected, "the repository ships example DAGs"
-    dag_objects = [o for o in dev_plan.of_type(OBJECT) if o.inputs["key"].startswith("dags/")]
-    assert sorted(o.inputs["key"] for o in dag_objects) == sorted(f"dags/{f}" for f in expected)
-    for obj in dag_objects:
-        path = ROOT / "dags" / obj.inputs["key"][len("dags/"):]
-        assert Path(obj.inputs["source"]["path"]).resolve() == path.resolve()
-        # A changed DAG must change the object's inputs, or the upload would be skipped.
-        assert obj.inputs["sourceHash"] == hashlib.md5(path.read_bytes()).hexdigest()
+    # One sync resource for the whole folder (plan time must not grow with the DAG count), no per-file objects.
+    assert not [o for o in dev_plan.of_type(OBJECT) if o.inputs["key"].startswith("dags/")]
+    sync = dev_plan.one("pulumi-python:dynamic:Resource", "platform-bucket-dags").inputs
+    assert sync["prefix"] == "dags" and sync["bucket"] == dev_plan.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    assert set(sync["manifest"]) == expected
+    for relative, digest in sync["manifest"].items():
+        # A changed DAG must change the manifest, or the upload would be skipped.
+        assert digest == hashlib.md5((ROOT / "dags" / relative).read_bytes()).hexdigest()
 
 
 def _requirements_object(plan):
@@ -270,7 +271,7 @@ def test_every_object_is_in_the_airflow_bucket_and_encrypted_with_the_platform_k
     bucket_id = dev_plan.one(BUCKET).outputs["id"]
     key_arn = dev_plan.one(KEY).outputs["arn"]
     objects = dev_plan.of_type(OBJECT)
-    assert len(objects) == len(_repo_dag_files()) + 2  # DAGs, requirements.txt, startup.sh
+    assert sorted(o.inputs["key"] for o in objects) == ["requirements.txt", "startup.sh"]  # DAGs: one sync resource
     for obj in objects:
         assert obj.inputs["bucket"] == bucket_id, obj.name
         assert obj.inputs["serverSideEncryption"] == "aws:kms", obj.name

@@ -19,8 +19,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import pulumi
 import yaml
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -186,37 +188,43 @@ _DEFAULT_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that keeps every registration with its options, and marks secret outputs as secret."""
+    """A mock monitor that keeps every registration with its options, and marks secret outputs as secret.
+
+    Unlike the SDK's MockMonitor it never awaits inside a registration: the SDK's version serialises the
+    outputs by pumping the (already running) event loop, which nests once per in-flight registration and
+    hangs or overflows the stack with a few hundred resources. Inputs are echoed in their wire form; the
+    outputs a mock adds are plain JSON values.
+    """
 
     def __init__(self, mocks: AwsMocks):
         super().__init__(mocks)
         self.planned: list[PlannedResource] = []
-        self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return response
-        raw = json.loads(_struct_json(request.object))
-        secret_inputs = {key for key, value in raw.items() if _is_secret(value)}
-        registration = self.resources[response.urn]
-        self.planned.append(PlannedResource(
-            urn=response.urn, type=request.type, name=request.name, parent=request.parent, custom=request.custom,
-            inputs=_unwrap(raw), secret_inputs=secret_inputs, protect=bool(request.protect),
-            retain_on_delete=bool(request.retainOnDelete), outputs=dict(registration.state)))
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        pulumi_mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        args = pulumi.runtime.MockResourceArgs(typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                                               resource_id=request.importId, custom=request.custom or False)
+        resource_id, state = self.mocks.new_resource(args)
         secret_outputs = set(request.additionalSecretOutputs)
-        if not secret_outputs:
-            return response
-        # The engine would return these as secrets (e.g. RandomPassword.result); the bare mock doesn't.
-        state = {k: ({**SECRET_MARK, "value": v} if k in secret_outputs else v) for k, v in registration.state.items()}
-        response.object.CopyFrom(pulumi_mocks._sync_await(rpc.serialize_properties(state, {})))
-        return response
-
-
-def _struct_json(struct) -> str:
-    from google.protobuf import json_format
-
-    return json_format.MessageToJson(struct)
+        wire = struct_pb2.Struct()
+        for key, value in state.items():
+            if key in request.object.fields and key in inputs and value is inputs[key]:
+                wire.fields[key].CopyFrom(request.object.fields[key])  # an input echoed back as it came
+            else:
+                # The engine returns these as secrets (e.g. RandomPassword.result); a bare mock wouldn't.
+                plain = {**SECRET_MARK, "value": value} if key in secret_outputs else value
+                wire.fields[key].CopyFrom(json_format.ParseDict({key: plain}, struct_pb2.Struct()).fields[key])
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        raw = json.loads(json_format.MessageToJson(request.object))
+        self.planned.append(PlannedResource(
+            urn=urn, type=request.type, name=request.name, parent=request.parent, custom=request.custom,
+            inputs=_unwrap(raw), secret_inputs={key for key, value in raw.items() if _is_secret(value)},
+            protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete), outputs=dict(state)))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=wire)
 
 
 def _is_secret(value: Any) -> bool:

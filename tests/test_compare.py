@@ -1,0 +1,203 @@
+"""`python -m tools.compare`: JSON shape, plot, break-even verdicts and clean errors.
+
+Planning goes through the session's plan cache (tests.conftest.planned): the CLI's planner is swapped for it, so
+the program still runs for real under the mocks, but each config is planned once per test session.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tools.compare.core as core
+from tests.conftest import planned
+from tests.test_costs import PINNED, pinned_plans, tiny_table
+from tools.compare import cli
+from tools.compare.assumptions import Assumptions
+from tools.compare.core import compare, target_overrides
+from tools.compare.plot import write_plot
+from tools.compare.prices import CompareError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The EKS model reduced to one rule so the break-even can be worked out by hand: a task takes 0.2 vCPU, nothing else
+# takes anything, a node's vCPU is all allocatable -> t3.large (2 vCPU) holds 10 tasks: nodes = max(1, ceil(p / 10)).
+SIMPLE_EKS = {"eksPlatformVcpu": 0, "eksPlatformMemoryGiB": 0, "workerPodVcpu": 0, "workerPodMemoryGiB": 0,
+              "nodeAllocatableCpu": 1, "nodeAllocatableMemory": 1, "taskVcpu": 0.2, "taskMemoryGiB": 0.4, "maxScale": 3}
+
+
+@pytest.fixture
+def cached_planner(monkeypatch):
+    """The CLI plans through the session cache; records the overrides it asked for."""
+    calls = []
+
+    def fake(stack, overrides):
+        calls.append((stack, dict(overrides)))
+        return planned(stack, **overrides)
+
+    monkeypatch.setattr(core, "run_plan", fake)
+    return calls
+
+
+def run_cli(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---------------------------------------------------------------------------------------------- break-even
+
+
+def test_break_even_found_where_it_exists():
+    # Workload: 10 tasks all day (peak = average, 24 h/day), scanned 1..30 tasks. Tiny prices (tests/test_costs.py):
+    # MWAA(p) = 124.05 + 73 x (ceil(p / 5) - 1)      [mw1.small 5 tasks/worker, extra worker 730 h x 0.1]
+    # EKS(p)  = 151.33 + 41.5 x max(1, ceil(p / 10)) [node 730 h x 0.05 + disk 50 GB x 0.1]
+    # p 1-5: 124.05 vs 192.83 (MWAA); p 6-10: 197.05 vs 192.83 (EKS); p 11-15: 270.05 vs 234.33; ... EKS stays cheaper.
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS)).break_even
+    assert result.verdict == "eks-cheaper-from"
+    assert result.eks_cheaper_from == {"peakConcurrentTasks": 6.0, "averageConcurrentTasks": 6.0, "scale": 0.6,
+                                       "mwaa": 197.05, "eks": 192.83}
+    assert [c["peakConcurrentTasks"] for c in result.crossings] == [6.0]
+    at = result.at_configured
+    assert (at["mwaa"]["monthly"], at["eks"]["monthly"], at["cheaper"]) == (197.05, 192.83, "eks")
+    assert (at["mwaa"]["workersPeak"], at["eks"]["nodesPeak"]) == (2, 1)
+    assert result.curve[-1][0] == 30  # 3 x the configured peak of 10
+
+
+def test_break_even_never_when_eks_nodes_cost_more_than_mwaa_workers():
+    # A t3.large at $1/h: EKS(p) >= 151.33 + 735 = 886.33 while MWAA(30) = 124.05 + 73 x 5 = 489.05.
+    result = compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": 1.0}), Assumptions(SIMPLE_EKS)).break_even
+    assert result.verdict == "never"
+    assert result.eks_cheaper_from is None
+    assert result.crossings == []
+    assert all(row["cheaper"] == "mwaa" for row in result.rows)
+
+
+def test_break_even_always_when_the_mwaa_environment_dominates():
+    # mw1.small at $10/h: MWAA >= 7,351 a month, EKS at 30 tasks 151.33 + 3 x 41.5 = 275.83.
+    result = compare("dev", pinned_plans(), tiny_table(**{"mwaa.environment.mw1.small": 10}),
+                     Assumptions(SIMPLE_EKS)).break_even
+    assert result.verdict == "eks-always-cheaper"
+    assert result.eks_cheaper_from["peakConcurrentTasks"] == 1
+
+
+def test_scan_stops_where_the_price_table_cannot_price_a_class_that_would_hold_the_peak():
+    # mw1.small holds 125 tasks; mw1.medium and up have no prices in the tiny table.
+    result = compare("dev", pinned_plans(workload={"averageConcurrentTasks": 50, "peakConcurrentTasks": 50,
+                                                  "peakHoursPerDay": 24}),
+                     tiny_table(), Assumptions(SIMPLE_EKS)).break_even
+    assert result.scanned_to == 125
+    assert any("the scan stops at 125 peak tasks" in note for note in result.notes)
+    assert result.rows[-1]["cheaper"] == "unknown" and result.rows[-1]["mwaa"] is None
+
+
+# ---------------------------------------------------------------------------------------------- CLI and JSON
+
+
+def test_json_output_has_the_documented_shape(capsys, cached_planner):
+    code, out, err = run_cli(capsys, "--stack", "dev", "--json", "--no-plot")
+    assert code == 0, err
+    data = json.loads(out)  # stdout is nothing but the JSON document
+    assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "targets", "breakEven",
+                         "assumptions", "notes"}
+    assert (data["stack"], data["region"], data["currency"]) == ("dev", "us-east-1", "USD")
+    assert set(data["targets"]) == {"mwaa", "eks"}
+    for target in data["targets"].values():
+        assert set(target) == {"resources", "cost"}
+        assert {"total", "shared", "target"} <= set(target["resources"])
+        assert set(target["resources"]["shared"]) == {"count", "byType", "names"}
+        cost = target["cost"]
+        assert set(cost) == {"items", "total", "sharedTotal", "targetTotal"}
+        for item in cost["items"]:
+            assert set(item) == {"id", "scope", "label", "quantity", "unit", "unitPrice", "priceKey", "monthly", "note",
+                                 "assumption", "proxyOf"}
+            assert item["scope"] in ("shared", "target")
+        assert cost["total"] == pytest.approx(sum(i["monthly"] for i in cost["items"]), abs=0.01 * len(cost["items"]))
+        assert cost["total"] == pytest.approx(cost["sharedTotal"] + cost["targetTotal"], abs=0.011)
+    shared = [[i for i in data["targets"][t]["cost"]["items"] if i["scope"] == "shared"] for t in ("mwaa", "eks")]
+    assert shared[0] == shared[1]
+    be = data["breakEven"]
+    assert {"workload", "atConfiguredWorkload", "verdict", "eksCheaperFrom", "crossings", "points", "plot",
+            "notes", "maxScale", "scannedUpToPeakConcurrentTasks"} <= set(be)
+    assert be["verdict"] in ("eks-cheaper-from", "eks-always-cheaper", "never")
+    assert be["plot"] is None
+    assert [p["scale"] for p in be["points"]][:3] == [0.25, 0.5, 1]
+    assert set(data["assumptions"]["natDataGbPerMonth"]) == {"value", "unit", "description", "overridden"}
+    # both plans came from the same stack config; only the target differs
+    assert [overrides for _, overrides in cached_planner] == [{"target": "mwaa"}, {"target": "eks"}]
+
+
+def test_terminal_output_shows_both_targets_side_by_side(capsys, cached_planner, tmp_path):
+    plot = tmp_path / "chart.png"
+    code, out, err = run_cli(capsys, "--stack", "dev", "--plot", str(plot))
+    assert code == 0, err
+    for text in ("Resources declared", "Shared platform", "Target-specific", "MWAA environment", "EKS control plane",
+                 "Break-even", "Assumptions", "natDataGbPerMonth"):
+        assert text in out
+    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_plot_is_written_as_a_png(tmp_path):
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS))
+    path = write_plot(result.break_even, tmp_path / "nested" / "break-even.png", "dev", "us-east-1")
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert len(data) > 10_000
+
+
+def test_unknown_region_is_one_clean_line_and_a_non_zero_exit(capsys, cached_planner):
+    code, out, err = run_cli(capsys, "--stack", "dev", "--region", "ap-south-1", "--no-plot")
+    assert code == 2 and out == ""
+    assert err.strip() == ("error: no prices for region 'ap-south-1' in tools/pricing/prices.json; regions with prices: "
+                           "eu-central-1, eu-west-1, us-east-1, us-east-2, us-west-2")
+    assert cached_planner == []  # refused before planning
+
+
+def test_missing_price_is_one_clean_line(capsys, cached_planner, tmp_path):
+    table = json.loads((core.PriceTable.load().path).read_text())
+    del table["prices"]["us-east-1"]["eks.cluster"]
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(table))
+    code, out, err = run_cli(capsys, "--stack", "dev", "--prices", str(prices), "--no-plot")
+    assert code == 2 and out == ""
+    assert err.startswith("error: no price 'eks.cluster' for region us-east-1 in ")
+    assert "available eks.*: clusterExtended" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_errors_print_as_clean_lines(capsys, monkeypatch):
+    monkeypatch.setattr(core, "run_plan", lambda stack, overrides: planned(
+        stack, **{**overrides, "mwaa": {"environmentClass": "mw1.small", "minWorkers": 99}}))
+    code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0] == "error: invalid stack config (2 problem(s)):"
+    assert "mwaa.minWorkers: 99 is out of range for mw1.small; allowed: 1 to 25" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_stack_and_bad_assumptions_are_clean_errors(capsys):
+    code, _, err = run_cli(capsys, "--stack", "nope", "--no-plot")
+    assert code == 2 and err.strip() == "error: no stack file Pulumi.nope.yaml; stacks here: dev, prod"
+    code, _, err = run_cli(capsys, "--assume", "natDataGb=3")
+    assert code == 2 and err.startswith("error: unknown assumption natDataGb; known: natDataGbPerMonth,")
+    code, _, err = run_cli(capsys, "--assume", "taskVcpu=lots")
+    assert code == 2 and err.strip() == "error: --assume taskVcpu='lots': not a number"
+    with pytest.raises(CompareError, match="nodeAllocatableCpu = 1.5 is out of range"):
+        Assumptions({"nodeAllocatableCpu": 1.5})
+
+
+def test_only_the_target_changes_between_the_two_plans(monkeypatch):
+    assert target_overrides("dev", "eks") == {"target": "eks"}
+    assert target_overrides("dev", "mwaa", {"aws:region": "us-west-2"}) == {"aws:region": "us-west-2", "target": "mwaa"}
+    # keepMwaa is valid with target eks only: the MWAA plan drops it instead of failing on it
+    monkeypatch.setattr(core, "stack_config", lambda stack: {"airflow-on-aws:keepMwaa": "true"})
+    assert target_overrides("prod", "mwaa") == {"target": "mwaa", "keepMwaa": None}
+    assert target_overrides("prod", "eks") == {"target": "eks"}
+
+
+def test_pinned_config_is_what_the_plans_declare():
+    # Guards the fixtures the figures above rest on.
+    plans = pinned_plans()
+    assert plans["mwaa"].one("aws:mwaa/environment:Environment").inputs["environmentClass"] == "mw1.small"
+    assert json.loads(plans["eks"].config["airflow-on-aws:workload"]) == PINNED["workload"]

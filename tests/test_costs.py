@@ -1,0 +1,278 @@
+"""Cost figures of tools.compare against numbers worked out by hand.
+
+Two kinds of checks:
+- a pinned tiny price table (round numbers) where every expected total is a literal computed by hand below, so the
+  test does not mirror the code;
+- the real tools/pricing/prices.json, where the expected figure is written as the arithmetic over its entries and the
+  quantities the plan declares.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+
+from tests.conftest import planned
+from tools.compare.assumptions import Assumptions
+from tools.compare.core import compare
+from tools.compare.costs import declared_cost, total
+from tools.compare.declared import (CeleryWorkers, Declared, MwaaEnvironment, NodeGroup, Platform, declared,
+                                    resource_summary)
+from tools.compare.prices import PriceError, PriceTable
+from tools.compare.workload import EksModel, MwaaModel, Profile
+
+HOURS = 730
+
+
+def _entry(price: float, unit: str = "hour") -> dict:
+    return {"price": price, "unit": unit, "source": "test fixture", "asOf": "2026-01-01"}
+
+
+TINY_PRICES = {
+    "nat.hour": 0.05, "nat.gb": 0.1, "publicIpv4.hour": 0.01, "kms.keyMonth": 1, "secretsmanager.secretMonth": 0.5,
+    "s3.standardGbMonth": 0.02, "logs.ingestGb": 0.5, "logs.storageGbMonth": 0.03,
+    "mwaa.environment.mw1.micro": 0.05, "mwaa.environment.mw1.small": 0.1, "mwaa.worker.mw1.small": 0.1,
+    "mwaa.metadbStorage": 0.1,
+    "eks.cluster": 0.1, "ec2.t3.large": 0.05, "ec2.m6i.large": 0.1, "ec2.m6i.xlarge": 0.2, "ebs.gp3": 0.1,
+    "elasticache.redis.cache.t4g.micro": 0.02, "elasticache.valkeyFactor": 0.8,
+    "rds.postgres.db.t4g.micro": 0.02, "rds.gp3Storage": 0.1, "rds.multiAzMultiplier": 2,
+}
+TINY_FACTS = {
+    "ec2.instanceTypes": {"source": "test", "types": {"t3.large": {"vcpu": 2, "memoryGiB": 8},
+                                                      "m6i.large": {"vcpu": 2, "memoryGiB": 8},
+                                                      "m6i.xlarge": {"vcpu": 4, "memoryGiB": 16}}},
+    "mwaa.classes": {"source": "test", "classes": {"mw1.micro": {"tasksPerWorker": 3}, "mw1.small": {"tasksPerWorker": 5},
+                                                   "mw1.medium": {"tasksPerWorker": 10}, "mw1.large": {"tasksPerWorker": 20},
+                                                   "mw1.xlarge": {"tasksPerWorker": 40}, "mw1.2xlarge": {"tasksPerWorker": 80}}},
+    "mwaa.included": {"source": "test", "workers": 1},
+}
+
+
+def tiny_table(**changes: float | None) -> PriceTable:
+    prices = {**TINY_PRICES, **changes}
+    return PriceTable({"currency": "USD", "hoursPerMonth": HOURS, "facts": TINY_FACTS,
+                       "prices": {"us-east-1": {k: _entry(v) for k, v in prices.items() if v is not None}}},
+                      path="tiny-prices.json")
+
+
+# One stack config for both targets, every section pinned so other stacks' edits don't move the figures.
+PINNED = {
+    "aws:region": "us-east-1",
+    "network": {"vpcCidr": "10.20.0.0/16", "natGateways": "single"},
+    "mwaa": {"environmentClass": "mw1.small", "minWorkers": 1, "maxWorkers": 10, "schedulers": 2,
+             "minWebservers": 2, "maxWebservers": 2},
+    "eks": {"kubernetesVersion": "1.34",
+            "nodeGroups": [{"name": "airflow", "instanceTypes": ["t3.large"], "minSize": 1, "desiredSize": 2,
+                            "maxSize": 3, "diskSizeGb": 50}],
+            "broker": "elasticache", "cache": {"engine": "valkey", "nodeType": "cache.t4g.micro", "nodes": 1},
+            "database": {"instanceClass": "db.t4g.micro", "allocatedStorageGb": 20},
+            "workers": {"minReplicas": 1, "maxReplicas": 3}},
+    "workload": {"averageConcurrentTasks": 10, "peakConcurrentTasks": 10, "peakHoursPerDay": 24},
+}
+
+
+def pinned_plans(**changes) -> dict:
+    config = {**PINNED, **changes}
+    return {"mwaa": planned("dev", **{**config, "target": "mwaa"}), "eks": planned("dev", **{**config, "target": "eks"})}
+
+
+def by_id(items) -> dict:
+    return {item.id: item for item in items}
+
+
+# ---------------------------------------------------------------------------------------------- literal totals
+
+
+def test_declared_totals_on_the_tiny_price_table_match_the_hand_computed_literals():
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions())
+    # Shared: NAT 730 h x 0.05 = 36.50; NAT data 20 GB x 0.1 = 2.00; 1 EIP 730 h x 0.01 = 7.30; S3 gateway endpoint 0;
+    # 1 KMS key 1.00; 1 secret 0.50; S3 5 GB x 0.02 = 0.10                                          -> 47.40
+    # MWAA: environment 730 x 0.1 = 73.00 (min 1 worker, 2 schedulers, 2 web servers: all included); metadata 10 GB x 0.1
+    # = 1.00; logs 5 GB x 0.5 + 5 GB x 0.03 = 2.65                                                 -> 76.65 + 47.40
+    assert result.targets["mwaa"].total == pytest.approx(124.05, abs=1e-9)
+    # EKS: control plane 730 x 0.1 = 73.00; nodes 2 x 730 x 0.05 = 73.00; disks 2 x 50 GB x 0.1 = 10.00; Valkey node
+    # 730 x 0.02 x 0.8 = 11.68; RDS 730 x 0.02 = 14.60; RDS storage 20 GB x 0.1 = 2.00; logs 2.65 -> 186.93 + 47.40
+    assert result.targets["eks"].total == pytest.approx(234.33, abs=1e-9)
+    shared = {t: total([i for i in r.items if i.scope == "shared"]) for t, r in result.targets.items()}
+    assert shared == {"mwaa": pytest.approx(47.40), "eks": pytest.approx(47.40)}
+
+
+def test_each_item_comes_from_the_declared_quantities():
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions())
+    mwaa, eks = by_id(result.targets["mwaa"].items), by_id(result.targets["eks"].items)
+    assert (mwaa["shared.nat.hours"].quantity, mwaa["shared.nat.hours"].monthly) == (730, pytest.approx(36.5))
+    assert (mwaa["shared.publicIpv4"].quantity, mwaa["shared.publicIpv4"].price_key) == (730, "publicIpv4.hour")
+    assert mwaa["shared.vpce.gateway"].monthly == 0 and mwaa["shared.vpce.gateway"].price_key is None
+    assert "target.mwaa.workers" not in mwaa  # min 1 worker: the included one
+    assert eks["target.eks.nodes.airflow"].quantity == 2 * 730
+    assert eks["target.eks.ebs.airflow"].quantity == 2 * 50
+    assert eks["target.eks.cache.eks-broker"].unit_price == pytest.approx(0.016)  # 0.02 x 0.8 (Valkey)
+    assert eks["target.eks.rds.eks-metadata-db"].monthly == pytest.approx(14.6)
+    assert eks["target.eks.logs.ingest"].assumption == "eksLogsGbPerMonth"
+
+
+def test_per_az_nat_doubles_nat_hours_and_public_ips():
+    result = compare("dev", pinned_plans(network={"vpcCidr": "10.20.0.0/16", "natGateways": "perAz"}), tiny_table(),
+                     Assumptions())
+    items = by_id(result.targets["mwaa"].items)
+    assert items["shared.nat.hours"].monthly == pytest.approx(2 * 730 * 0.05)  # 73.00
+    assert items["shared.publicIpv4"].monthly == pytest.approx(2 * 730 * 0.01)  # 14.60
+    assert result.targets["mwaa"].total == pytest.approx(124.05 + 36.5 + 7.3)
+
+
+def test_assumptions_move_only_their_items():
+    base = compare("dev", pinned_plans(), tiny_table(), Assumptions())
+    more = compare("dev", pinned_plans(), tiny_table(), Assumptions({"natDataGbPerMonth": 120, "mwaaMetadbGb": 30}))
+    # +100 GB x 0.1 NAT on both; +20 GB x 0.1 metadata on MWAA only
+    assert more.targets["mwaa"].total - base.targets["mwaa"].total == pytest.approx(10 + 2)
+    assert more.targets["eks"].total - base.targets["eks"].total == pytest.approx(10)
+
+
+# ---------------------------------------------------------------------------------------------- real price file
+
+REAL_OVERRIDES = {
+    "mwaa": {"environmentClass": "mw1.small", "minWorkers": 3, "maxWorkers": 10, "schedulers": 3,
+             "minWebservers": 2, "maxWebservers": 2},
+    "eks": {**PINNED["eks"], "database": {"instanceClass": "db.t4g.small", "allocatedStorageGb": 40, "multiAz": True}},
+}
+
+
+def test_real_price_file_mwaa_items_are_the_arithmetic_of_its_entries():
+    table = PriceTable.load()
+    price = table.region("us-east-1")
+    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions())
+    items = by_id(result.targets["mwaa"].items)
+    assert items["target.mwaa.environment"].monthly == pytest.approx(730 * price("mwaa.environment.mw1.small"))
+    # minWorkers 3: 2 above the included one, always on
+    assert items["target.mwaa.workers"].monthly == pytest.approx(2 * 730 * price("mwaa.worker.mw1.small"))
+    # 3 schedulers: 1 above the class default of 2
+    assert items["target.mwaa.schedulers"].monthly == pytest.approx(1 * 730 * price("mwaa.scheduler.mw1.small"))
+    assert "target.mwaa.webservers" not in items
+    expected_target = (730 * price("mwaa.environment.mw1.small") + 2 * 730 * price("mwaa.worker.mw1.small")
+                       + 730 * price("mwaa.scheduler.mw1.small") + 10 * price("mwaa.metadbStorage")
+                       + 5 * price("logs.ingestGb") + 5 * price("logs.storageGbMonth"))
+    expected_shared = (730 * price("nat.hour") + 20 * price("nat.gb") + 730 * price("publicIpv4.hour")
+                       + price("kms.keyMonth") + price("secretsmanager.secretMonth") + 5 * price("s3.standardGbMonth"))
+    assert result.targets["mwaa"].total == pytest.approx(expected_target + expected_shared)
+
+
+def test_real_price_file_eks_items_are_the_arithmetic_of_its_entries():
+    table = PriceTable.load()
+    price = table.region("us-east-1")
+    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions())
+    items = by_id(result.targets["eks"].items)
+    multi_az = price("rds.multiAzMultiplier")
+    assert items["target.eks.controlPlane"].monthly == pytest.approx(730 * price("eks.cluster"))
+    assert items["target.eks.nodes.airflow"].monthly == pytest.approx(2 * 730 * price("ec2.t3.large"))
+    assert items["target.eks.ebs.airflow"].monthly == pytest.approx(2 * 50 * price("ebs.gp3"))
+    assert items["target.eks.cache.eks-broker"].monthly == pytest.approx(
+        730 * price("elasticache.redis.cache.t4g.micro") * price("elasticache.valkeyFactor"))
+    assert items["target.eks.rds.eks-metadata-db"].monthly == pytest.approx(730 * price("rds.postgres.db.t4g.small") * multi_az)
+    assert items["target.eks.rdsStorage.eks-metadata-db"].monthly == pytest.approx(40 * price("rds.gp3Storage") * multi_az)
+
+
+def test_quantities_come_from_the_planned_inputs_not_from_config():
+    plan = copy.deepcopy(pinned_plans()["mwaa"])
+    environment = plan.one("aws:mwaa/environment:Environment")
+    environment.inputs.update(environmentClass="mw1.medium", minWorkers=4)
+    decl = declared(plan, "mwaa")
+    assert (decl.mwaa[0].environment_class, decl.mwaa[0].min_workers) == ("mw1.medium", 4)
+    items = by_id(declared_cost(decl, PriceTable.load(), Assumptions()))
+    assert items["target.mwaa.environment"].price_key == "mwaa.environment.mw1.medium"
+    assert items["target.mwaa.workers"].quantity == 3 * 730
+
+
+def test_shared_and_target_resources_are_split_by_component():
+    plans = pinned_plans()
+    mwaa, eks = resource_summary(plans["mwaa"], "mwaa"), resource_summary(plans["eks"], "eks")
+    assert mwaa["shared"]["byType"] == eks["shared"]["byType"]  # switching target never touches the platform
+    assert mwaa["shared"]["byType"]["aws:ec2/natGateway:NatGateway"] == 1
+    assert mwaa["target"]["byType"]["aws:mwaa/environment:Environment"] == 1
+    assert "aws:mwaa/environment:Environment" not in eks["target"]["byType"]
+    assert eks["target"]["byType"]["eks:index:ManagedNodeGroup"] == 1
+    assert mwaa["total"] == mwaa["shared"]["count"] + mwaa["target"]["count"] + mwaa.get("other", {}).get("count", 0)
+
+
+# ---------------------------------------------------------------------------------------------- capacity models
+
+
+def _decl(mwaa=(), node_groups=(), concurrency=16) -> Declared:
+    return Declared(target="x", region="us-east-1", platform={"shared": Platform(), "target": Platform()}, mwaa=tuple(mwaa),
+                    eks_clusters=1 if node_groups else 0, node_groups=tuple(node_groups),
+                    workers=CeleryWorkers(concurrency=concurrency, min_replicas=1, max_replicas=10, found=True))
+
+
+def test_mwaa_model_picks_the_cheapest_class_that_holds_the_peak():
+    table = tiny_table()
+    decl = _decl(mwaa=[MwaaEnvironment("env", "mw1.micro", 1, 1, 1, 1, 1)])
+    model = MwaaModel(decl, declared_cost(decl, table, Assumptions()), table)
+    # micro holds 3 tasks: 730 x 0.05 = 36.50 + metadata 1.00 + logs 2.65
+    point = model.point(Profile(2, 3, 4, HOURS))
+    assert (point.environment_class, point.monthly) == ("mw1.micro", pytest.approx(40.15))
+    # peak 10 for 12 h/day, average 4: mw1.small, 1 worker off-peak, 2 at peak -> 1 extra worker x 365 h x 0.1
+    point = model.point(Profile(4, 10, 12, HOURS))
+    assert (point.environment_class, point.workers_off_peak, point.workers_peak) == ("mw1.small", 1, 2)
+    assert point.monthly == pytest.approx(73 + 1 + 2.65 + 36.5)
+    # mw1.medium and up have no prices in the tiny table: above mw1.small's 125 tasks nothing can be priced
+    assert model.point(Profile(130, 130, 24, HOURS)) is None
+    assert model.holdable(130)
+
+
+def test_eks_model_turns_tasks_into_nodes_with_the_stated_assumptions():
+    table = tiny_table()
+    group = NodeGroup("airflow", ("t3.large",), "ON_DEMAND", min_size=1, desired_size=2, max_size=3, disk_gb=50)
+    decl = _decl(node_groups=[group])
+    model = EksModel(decl, declared_cost(decl, table, Assumptions()), table, Assumptions())
+    # t3.large: 2 vCPU x 0.9 = 1.8, 8 GiB x 0.85 = 6.8 per node.
+    # 4 tasks: 1 worker pod; vCPU 2 + 0.1 + 4 x 0.2 = 2.9 -> 2 nodes; memory 4 + 0.5 + 1.6 = 6.1 -> 1 node
+    assert model.nodes(4) == 2
+    # 16 tasks: 1 pod; vCPU 2 + 0.1 + 3.2 = 5.3 -> 3 nodes; memory 10.9 -> 2
+    assert model.nodes(16) == 3
+    # 40 tasks: 3 pods (16 per pod); vCPU 2 + 0.3 + 8 = 10.3 -> 6 nodes; memory 4 + 1.5 + 16 = 21.5 -> 4
+    assert model.nodes(40) == 6
+    # monthly: fixed items (control plane 73 + logs 2.65) + node-hours x (0.05 + 50 GB x 0.1 / 730)
+    point = model.point(Profile(4, 16, 6, HOURS))  # 547.5 h at 2 nodes, 182.5 h at 3 nodes
+    assert (point.nodes_off_peak, point.nodes_peak) == (2, 3)
+    assert point.monthly == pytest.approx(75.65 + (2 * 547.5 + 3 * 182.5) * (0.05 + 5 / 730))
+
+
+def test_eks_model_scales_the_group_with_the_largest_max_size_only():
+    table = tiny_table()
+    system = NodeGroup("system", ("m6i.large",), "ON_DEMAND", 2, 2, 3, 50)
+    workers = NodeGroup("workers", ("m6i.xlarge",), "ON_DEMAND", 1, 2, 10, 50)
+    decl = _decl(node_groups=[system, workers])
+    model = EksModel(decl, declared_cost(decl, table, Assumptions()), table, Assumptions())
+    assert model.scaling.name == "workers"
+    # system gives 2 x 1.8 = 3.6 vCPU and 2 x 6.8 = 13.6 GiB. 30 tasks: 2 pods; vCPU 2 + 0.2 + 6 = 8.2 - 3.6 = 4.6
+    # over 3.6 per m6i.xlarge -> 2; memory 4 + 1 + 12 = 17 - 13.6 = 3.4 over 13.6 -> 1
+    assert model.nodes(30) == 2
+    assert model.nodes(0) == 1  # the platform fits on the system nodes: minSize
+    # the system group's nodes and disks stay in the fixed part: 2 x 730 x 0.1 + 2 x 50 x 0.1 = 156.00, plus the
+    # control plane 73.00 and logs 2.65
+    assert model.fixed == pytest.approx(156 + 73 + 2.65)
+
+
+# ---------------------------------------------------------------------------------------------- missing prices
+
+
+def test_a_missing_price_is_an_error_naming_the_key_region_and_what_exists():
+    with pytest.raises(PriceError) as caught:
+        PriceTable.load().region("us-east-1").get("rds.postgres.db.m7g.large")
+    message = str(caught.value)
+    assert "'rds.postgres.db.m7g.large'" in message and "us-east-1" in message
+    assert "available rds.postgres.*: db.t4g.medium, db.t4g.micro, db.t4g.small" in message
+    assert "\n" not in message
+
+
+def test_a_declared_size_the_table_lacks_stops_the_costing():
+    with pytest.raises(PriceError, match=r"'ec2\.t3\.large' for region us-east-1 .*available ec2\.\*: m6i\.large, m6i\.xlarge"):
+        compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": None}), Assumptions())
+
+
+def test_an_unknown_region_lists_the_regions_with_prices():
+    with pytest.raises(PriceError) as caught:
+        PriceTable.load().region("ap-south-1")
+    assert str(caught.value) == ("no prices for region 'ap-south-1' in tools/pricing/prices.json; regions with prices: "
+                                 "eu-central-1, eu-west-1, us-east-1, us-east-2, us-west-2")

@@ -1,0 +1,77 @@
+"""Usage and capacity assumptions: everything the plan can't say. Printed with every result; `--assume key=value`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from .prices import CompareError
+
+
+@dataclass(frozen=True)
+class Assumption:
+    value: float
+    unit: str
+    description: str
+
+
+DEFAULTS: dict[str, Assumption] = {
+    # usage that drives per-GB charges
+    "natDataGbPerMonth": Assumption(20, "GB/month", "data processed by the NAT gateway(s): package installs, AWS APIs without a VPC endpoint, image pulls on EKS"),
+    "s3StorageGb": Assumption(5, "GB", "stored in the Airflow bucket (DAGs, requirements, data; EKS task logs also go here)"),
+    "mwaaLogsGbPerMonth": Assumption(5, "GB/month", "Airflow logs MWAA sends to CloudWatch Logs (5 log types at the configured level), ingested and kept a month"),
+    "eksLogsGbPerMonth": Assumption(5, "GB/month", "EKS control-plane logs (api, audit, authenticator, controllerManager, scheduler) in CloudWatch Logs, ingested and kept a month"),
+    "mwaaMetadbGb": Assumption(10, "GB", "MWAA metadata database storage (AWS's own pricing example uses 10 GB)"),
+    # capacity model for the break-even
+    "taskVcpu": Assumption(0.2, "vCPU", "one running task; the same on both targets: MWAA mw1.small worker 1 vCPU / 5 default tasks"),
+    "taskMemoryGiB": Assumption(0.4, "GiB", "one running task; MWAA mw1.small worker 2 GB / 5 default tasks"),
+    "eksPlatformVcpu": Assumption(2.0, "vCPU", "EKS always-on pods: scheduler, dag-processor, triggerer, API server, PgBouncer, StatsD, KEDA, CoreDNS, VPC CNI, kube-proxy, S3 CSI driver"),
+    "eksPlatformMemoryGiB": Assumption(4.0, "GiB", "memory of those always-on pods"),
+    "workerPodVcpu": Assumption(0.1, "vCPU", "one Celery worker pod besides its tasks"),
+    "workerPodMemoryGiB": Assumption(0.5, "GiB", "one Celery worker pod besides its tasks"),
+    "nodeAllocatableCpu": Assumption(0.9, "share", "of a node's vCPU left to pods after kubelet/system reservations"),
+    "nodeAllocatableMemory": Assumption(0.85, "share", "of a node's memory left to pods after kubelet/system reservations and eviction threshold"),
+    "maxScale": Assumption(20, "x", "the break-even scan grows the configured workload (average and peak together) up to this multiple"),
+}
+
+
+class Assumptions(Mapping[str, float]):
+    def __init__(self, overrides: Mapping[str, float] | None = None):
+        unknown = sorted(set(overrides or {}) - set(DEFAULTS))
+        if unknown:
+            raise CompareError(f"unknown assumption {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
+        self.overrides = dict(overrides or {})
+        for key, value in self.overrides.items():
+            if value < 0:
+                raise CompareError(f"assumption {key} = {value} is negative; allowed: >= 0")
+        for key in ("nodeAllocatableCpu", "nodeAllocatableMemory"):
+            if key in self.overrides and not 0 < self.overrides[key] <= 1:
+                raise CompareError(f"assumption {key} = {self.overrides[key]} is out of range; allowed: above 0 and at most 1")
+        if "maxScale" in self.overrides and self.overrides["maxScale"] < 1:
+            raise CompareError(f"assumption maxScale = {self.overrides['maxScale']} is out of range; allowed: >= 1")
+
+    def __getitem__(self, key: str) -> float:
+        return float(self.overrides.get(key, DEFAULTS[key].value))
+
+    def __iter__(self):
+        return iter(DEFAULTS)
+
+    def __len__(self) -> int:
+        return len(DEFAULTS)
+
+    def describe(self) -> dict[str, dict]:
+        return {key: {"value": self[key], "unit": a.unit, "description": a.description,
+                      "overridden": key in self.overrides} for key, a in DEFAULTS.items()}
+
+    @staticmethod
+    def parse(pairs: Iterable[str]) -> dict[str, float]:
+        parsed: dict[str, float] = {}
+        for pair in pairs:
+            key, sep, text = pair.partition("=")
+            if not sep:
+                raise CompareError(f"--assume {pair!r} is not key=value; known keys: {', '.join(DEFAULTS)}")
+            try:
+                parsed[key.strip()] = float(text)
+            except ValueError:
+                raise CompareError(f"--assume {key.strip()}={text!r}: not a number") from None
+        return parsed

@@ -1,0 +1,115 @@
+"""`python -m tools.compare --stack dev [--json] [--plot out/break-even.png]` — see docs/comparison.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .prices import ROOT, CompareError
+
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tools.compare",
+        description="Offline comparison of the MWAA and EKS targets of one stack: resources, monthly cost, break-even. "
+                    "Plans the program under Pulumi mocks; needs no cloud credentials.")
+    p.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml is compared (default: dev)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (progress goes to stderr)")
+    p.add_argument("--plot", metavar="PNG", help="where to write the break-even chart (default: out/break-even-<stack>.png)")
+    p.add_argument("--no-plot", action="store_true", help="do not write the chart")
+    p.add_argument("--region", help="plan and price in this region instead of the stack's aws:region")
+    p.add_argument("--prices", metavar="JSON", help="price table to use (default: tools/pricing/prices.json)")
+    p.add_argument("--assume", metavar="KEY=VALUE", action="append", default=[],
+                   help="override an assumption (repeatable); the keys are listed in the output")
+    p.add_argument("--max-scale", type=float, metavar="N", help="scan the workload up to N× (same as --assume maxScale=N)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    try:
+        return _run(args, err)
+    except CompareError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - config errors and unexpected ones, each as clean lines
+        message = _program_error(exc)
+        if message is not None:
+            err.print("[red]error:[/red] " + message, highlight=False, soft_wrap=True)
+            return EXIT_USER_ERROR
+        if args.debug:
+            raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                  highlight=False, soft_wrap=True)
+        return EXIT_FAILURE
+
+
+def _program_error(exc: Exception) -> str | None:
+    """The program's own config errors (already one line per problem), or None for anything else."""
+    import pulumi
+
+    from components.settings import ConfigError
+
+    if isinstance(exc, pulumi.RunError):
+        return str(exc)
+    if isinstance(exc, ConfigError):
+        return "invalid stack config:\n" + "\n".join(f"  {p}" for p in exc.problems)
+    if isinstance(exc, FileNotFoundError) and "stacks here" in str(exc):
+        return str(exc)
+    return None
+
+
+def _run(args: argparse.Namespace, err) -> int:
+    from rich.console import Console
+
+    from .assumptions import Assumptions
+    from .core import compare, plan_targets
+    from .prices import PriceTable
+
+    overrides = Assumptions.parse(args.assume)
+    if args.max_scale is not None:
+        overrides["maxScale"] = args.max_scale
+    assumptions = Assumptions(overrides)
+    prices = PriceTable.load(args.prices)
+    extra = {"aws:region": args.region} if args.region else None
+    if args.region:
+        prices.region(args.region)  # fail before planning
+
+    with err.status("Planning offline (Pulumi mocks)…") as status:
+        plans = plan_targets(args.stack, extra,
+                             progress=lambda t: status.update(f"Planning target={t} offline (Pulumi mocks, no credentials)…"))
+        status.update("Pricing…")
+        result = compare(args.stack, plans, prices, assumptions)
+        if not args.no_plot:
+            from .plot import write_plot
+
+            path = Path(args.plot) if args.plot else ROOT / "out" / f"break-even-{args.stack}.png"
+            write_plot(result.break_even, path, args.stack, result.region, prices.currency)
+            try:
+                result.plot = str(path.resolve().relative_to(Path.cwd()))
+            except ValueError:
+                result.plot = str(path)
+
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        from .render import render
+
+        console = Console()
+        if not console.is_terminal:  # piped or redirected: wide enough for the side-by-side tables
+            console = Console(width=int(os.environ.get("COLUMNS", 130)))
+        render(result, console)
+    return 0

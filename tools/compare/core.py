@@ -1,0 +1,112 @@
+"""Plan both targets from one stack config and put resources, declared cost and break-even side by side."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from tools.planner import PROJECT, Plan, plan as run_plan, stack_config
+
+from .assumptions import Assumptions
+from .costs import CostItem, declared_cost, total, unpriced_notes
+from .declared import Declared, declared, resource_summary
+from .prices import CompareError, PriceTable
+from .workload import BreakEven, EksModel, MwaaModel, Profile, break_even
+
+TARGETS = ("mwaa", "eks")
+Planner = Callable[[str, Mapping[str, Any]], Plan]
+
+
+def target_overrides(stack: str, target: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Only `target` changes between the two plans. keepMwaa (valid with target eks only) is dropped for mwaa."""
+    overrides: dict[str, Any] = {**(extra or {}), "target": target}
+    if target == "mwaa" and stack_config(stack).get(f"{PROJECT}:keepMwaa", "false").lower() == "true":
+        overrides["keepMwaa"] = None
+    return overrides
+
+
+def plan_targets(stack: str, extra: Mapping[str, Any] | None = None, planner: Planner | None = None,
+                 progress: Callable[[str], None] | None = None) -> dict[str, Plan]:
+    planner = planner or (lambda s, o: run_plan(s, o))
+    plans = {}
+    for target in TARGETS:
+        if progress:
+            progress(target)
+        # The program runs exactly as under `pulumi up`; anything it prints must not reach stdout (--json).
+        with contextlib.redirect_stdout(sys.stderr):
+            plans[target] = planner(stack, target_overrides(stack, target, extra))
+    return plans
+
+
+@dataclass
+class TargetResult:
+    target: str
+    declared: Declared
+    items: list[CostItem]
+    resources: dict[str, Any]
+
+    @property
+    def total(self) -> float:
+        return total(self.items)
+
+    def to_json(self) -> dict[str, Any]:
+        shared = total([i for i in self.items if i.scope == "shared"])
+        return {"resources": self.resources,
+                "cost": {"items": [i.to_json() for i in self.items], "total": round(self.total, 2),
+                         "sharedTotal": round(shared, 2), "targetTotal": round(self.total - shared, 2)}}
+
+
+@dataclass
+class Comparison:
+    stack: str
+    region: str
+    prices: PriceTable
+    assumptions: Assumptions
+    targets: dict[str, TargetResult]
+    break_even: BreakEven
+    notes: list[str] = field(default_factory=list)
+    plot: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "region": self.region,
+            "currency": self.prices.currency,
+            "hoursPerMonth": self.prices.hours_per_month,
+            "pricesFile": self.prices.display_path,
+            "targets": {name: result.to_json() for name, result in self.targets.items()},
+            "breakEven": self.break_even.to_json(self.plot),
+            "assumptions": self.assumptions.describe(),
+            "notes": self.notes,
+        }
+
+
+def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptions: Assumptions) -> Comparison:
+    regions = {p.config.get("aws:region", "us-east-1") for p in plans.values()}
+    if len(regions) != 1:
+        raise CompareError(f"the two plans use different regions: {', '.join(sorted(regions))}")
+    region = regions.pop()
+    prices.region(region)  # unknown region: one clear error before anything else
+    targets: dict[str, TargetResult] = {}
+    for target in TARGETS:
+        decl = declared(plans[target], target)
+        targets[target] = TargetResult(target=target, declared=decl, items=declared_cost(decl, prices, assumptions),
+                                       resources=resource_summary(plans[target], target))
+    mwaa, eks = targets["mwaa"], targets["eks"]
+    workload = mwaa.declared.workload
+    base = Profile(workload["averageConcurrentTasks"], workload["peakConcurrentTasks"], workload["peakHoursPerDay"],
+                   prices.hours_per_month)
+    result = break_even(MwaaModel(mwaa.declared, mwaa.items, prices),
+                        EksModel(eks.declared, eks.items, prices, assumptions), base, assumptions["maxScale"])
+    notes = unpriced_notes(mwaa.declared)[:-1] + unpriced_notes(eks.declared)
+    proxies = sorted({f"{i.price_key} ({i.proxy_of})" for t in targets.values() for i in t.items if i.proxy_of})
+    if proxies:
+        notes.insert(0, f"≈ priced with another region's sourced figure (none found for {region}): {', '.join(proxies)}")
+    if len(mwaa.declared.mwaa) == 0:
+        notes.append("the MWAA plan declares no MWAA environment")
+    if eks.declared.mwaa:
+        notes.append("the EKS plan keeps the MWAA environment too (keepMwaa): its cost is in the EKS column")
+    return Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
+                      break_even=result, notes=notes)

@@ -1,0 +1,208 @@
+"""Itemised monthly cost of what a plan declares (idle baseline: min workers, desired nodes, no workload)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from components.settings import MWAA_CLASSES
+
+from .assumptions import Assumptions
+from .declared import Declared, Platform
+from .prices import Price, PriceTable, RegionPrices
+
+
+@dataclass(frozen=True)
+class CostItem:
+    id: str  # stable identifier, equal for the same item on both targets (e.g. "shared.nat.hours")
+    scope: str  # "shared" or "target"
+    label: str
+    quantity: float
+    unit: str
+    unit_price: float
+    price_key: str | None  # entry in prices.json (None: no charge)
+    monthly: float
+    note: str = ""
+    assumption: str | None = None  # the assumption key the quantity comes from, if any
+    proxy_of: str | None = None  # the price is another region's (see prices.json notes._proxy)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        return {"id": data["id"], "scope": data["scope"], "label": data["label"], "quantity": round(self.quantity, 4),
+                "unit": self.unit, "unitPrice": self.unit_price, "priceKey": self.price_key,
+                "monthly": round(self.monthly, 2), "note": self.note, "assumption": self.assumption,
+                "proxyOf": self.proxy_of}
+
+
+class Pricer:
+    """Builds CostItems; every price comes from the table (a missing one raises PriceError)."""
+
+    def __init__(self, table: PriceTable, region: str):
+        self.table = table
+        self.prices: RegionPrices = table.region(region)
+        self.hours = table.hours_per_month
+        self.items: list[CostItem] = []
+
+    def add(self, id: str, scope: str, label: str, quantity: float, unit: str, key: str | Price | None,
+            note: str = "", assumption: str | None = None, unit_price: float | None = None,
+            price_key: str | None = None, proxy_of: str | None = None) -> CostItem:
+        price = self.prices.get(key) if isinstance(key, str) else key
+        value = price.value if price is not None else (unit_price or 0.0)
+        proxy = price.proxy_of if price is not None else proxy_of
+        if proxy:
+            note = f"{note}; " if note else ""
+            note += f"≈ {proxy} price (no {self.prices.region} figure found)"
+        item = CostItem(id=id, scope=scope, label=label, quantity=quantity, unit=unit, unit_price=value,
+                        price_key=price.key if price is not None else price_key, monthly=quantity * value, note=note,
+                        assumption=assumption, proxy_of=proxy)
+        self.items.append(item)
+        return item
+
+
+def cache_node_price(prices: RegionPrices, engine: str, node_type: str) -> tuple[float, str, str | None]:
+    """(hourly price, how it was found, proxy region) of one ElastiCache node."""
+    if engine == "valkey" and not prices.has(f"elasticache.valkey.{node_type}"):
+        redis = prices.get(f"elasticache.redis.{node_type}")
+        factor = prices.get("elasticache.valkeyFactor")
+        return redis.value * factor.value, f"elasticache.redis.{node_type} × elasticache.valkeyFactor", redis.proxy_of
+    price = prices.get(f"elasticache.{engine}.{node_type}")
+    return price.value, price.key, price.proxy_of
+
+
+def _platform_items(p: Pricer, scope: str, plat: Platform, target: str, assume: Assumptions) -> None:
+    h = p.hours
+    prefix = f"{scope}."
+    if plat.nat_gateways:
+        p.add(prefix + "nat.hours", scope, f"NAT gateways ({plat.nat_gateways})", plat.nat_gateways * h, "hours", "nat.hour")
+        p.add(prefix + "nat.data", scope, "NAT data processed", assume["natDataGbPerMonth"], "GB", "nat.gb",
+              note="assumption", assumption="natDataGbPerMonth")
+    if plat.public_ips:
+        p.add(prefix + "publicIpv4", scope, f"Public IPv4 addresses ({plat.public_ips}, NAT EIPs)", plat.public_ips * h,
+              "IP-hours", "publicIpv4.hour")
+    gateways = [e for e in plat.endpoints if e.kind == "Gateway"]
+    interfaces = [e for e in plat.endpoints if e.kind == "Interface"]
+    if gateways:
+        p.add(prefix + "vpce.gateway", scope, f"VPC gateway endpoints ({len(gateways)}, S3)", len(gateways), "endpoints",
+              None, note="gateway endpoints have no charge")
+    if interfaces:
+        azs = sum(max(e.azs, 1) for e in interfaces)
+        p.add(prefix + "vpce.interface", scope, f"VPC interface endpoints ({len(interfaces)})", azs * h, "AZ-hours",
+              "vpce.interfaceAzHour")
+    if plat.kms_keys:
+        p.add(prefix + "kms", scope, f"KMS keys ({plat.kms_keys})", plat.kms_keys, "key-months", "kms.keyMonth",
+              note="rotation on: each retained key version is billed, up to 3x after two rotations")
+    if plat.secrets:
+        p.add(prefix + "secrets", scope, f"Secrets Manager secrets ({plat.secrets})", plat.secrets, "secret-months",
+              "secretsmanager.secretMonth", note="declared secrets only; connections/variables you add cost the same each")
+    if plat.buckets:
+        p.add(prefix + "s3", scope, f"S3 storage ({plat.buckets} bucket)", assume["s3StorageGb"], "GB-months",
+              "s3.standardGbMonth", note="assumption; requests not priced", assumption="s3StorageGb")
+    if plat.load_balancers:
+        p.add(prefix + "lb", scope, f"Load balancers ({plat.load_balancers})", plat.load_balancers * h, "hours", "alb.hour",
+              note="priced as ALB hours; LCUs not priced")
+    elif scope == "target":
+        why = ("MWAA's web server endpoint is included in the environment price" if target == "mwaa"
+               else "none declared: the UI is reached through kubectl port-forward")
+        p.add(prefix + "lb", scope, "Load balancers: none declared", 0, "hours", None, note=why)
+
+
+def _logs(p: Pricer, prefix: str, key: str, label: str, assume: Assumptions) -> None:
+    gb = assume[key]
+    p.add(f"{prefix}.logs.ingest", "target", f"{label} ingestion", gb, "GB", "logs.ingestGb", note="assumption",
+          assumption=key)
+    p.add(f"{prefix}.logs.storage", "target", f"{label} storage (1 month kept)", gb, "GB-months", "logs.storageGbMonth",
+          note="assumption", assumption=key)
+
+
+def mwaa_class_defaults(environment_class: str) -> tuple[int, int]:
+    """(schedulers, web servers) included in the environment price: the class's defaults."""
+    klass = MWAA_CLASSES[environment_class]
+    return klass.schedulers[0], klass.webservers[0]
+
+
+def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions) -> list[CostItem]:
+    p = Pricer(table, decl.region)
+    h = p.hours
+    _platform_items(p, "shared", decl.platform["shared"], decl.target, assume)
+    _platform_items(p, "target", decl.platform["target"], decl.target, assume)
+
+    for env in decl.mwaa:
+        c = env.environment_class
+        scope = "target"
+        p.add("target.mwaa.environment", scope, f"MWAA environment {c}", h, "hours", f"mwaa.environment.{c}",
+              note="includes 1 worker and the class's default schedulers and web servers")
+        extra_workers = max(0, env.min_workers - table.mwaa_included_workers())
+        if extra_workers:
+            p.add("target.mwaa.workers", scope, f"MWAA workers above the included one ({extra_workers}, min workers)",
+                  extra_workers * h, "worker-hours", f"mwaa.worker.{c}", note="always on (minWorkers)")
+        included_schedulers, included_webservers = mwaa_class_defaults(c)
+        if env.schedulers > included_schedulers:
+            n = env.schedulers - included_schedulers
+            p.add("target.mwaa.schedulers", scope, f"MWAA extra schedulers ({n})", n * h, "hours", f"mwaa.scheduler.{c}")
+        if env.min_webservers > included_webservers:
+            n = env.min_webservers - included_webservers
+            p.add("target.mwaa.webservers", scope, f"MWAA extra web servers ({n}, min web servers)", n * h, "hours",
+                  f"mwaa.webserver.{c}")
+        p.add("target.mwaa.metadb", scope, "MWAA metadata database storage", assume["mwaaMetadbGb"], "GB-months",
+              "mwaa.metadbStorage", note="assumption", assumption="mwaaMetadbGb")
+    if decl.mwaa:
+        _logs(p, "target.mwaa", "mwaaLogsGbPerMonth", "CloudWatch Logs (MWAA)", assume)
+
+    if decl.eks_clusters:
+        p.add("target.eks.controlPlane", "target", f"EKS control plane ({decl.eks_clusters}, Kubernetes {decl.kubernetes_version})",
+              decl.eks_clusters * h, "hours", "eks.cluster", note="standard support")
+    for group in decl.node_groups:
+        instance = group.instance_types[0] if group.instance_types else "m6i.large"
+        note = "desired size, always on"
+        if len(group.instance_types) > 1:
+            note += f"; first of {', '.join(group.instance_types)} priced"
+        if group.capacity_type == "SPOT":
+            note += "; SPOT priced at the On-Demand rate (upper bound)"
+        p.add(f"target.eks.nodes.{group.name}", "target", f"EKS nodes {group.name}: {group.desired_size} × {instance}",
+              group.desired_size * h, "instance-hours", f"ec2.{instance}", note=note)
+        p.add(f"target.eks.ebs.{group.name}", "target",
+              f"Node disks {group.name}: {group.desired_size} × {group.disk_gb} GB {group.disk_type}",
+              group.desired_size * group.disk_gb, "GB-months", f"ebs.{group.disk_type}", note=f"size from {group.disk_from}")
+    for cache in decl.caches:
+        value, how, proxy = cache_node_price(p.prices, cache.engine, cache.node_type)
+        p.add(f"target.eks.cache.{cache.name}", "target", f"ElastiCache {cache.engine} {cache.nodes} × {cache.node_type}",
+              cache.nodes * h, "node-hours", None, unit_price=value, price_key=how.split(" × ")[0], proxy_of=proxy,
+              note=how if "×" in how else "")
+    for db in decl.databases:
+        multiplier = p.prices("rds.multiAzMultiplier") if db.multi_az else 1.0
+        az = "Multi-AZ" if db.multi_az else "single-AZ"
+        instance = p.prices.get(f"rds.{db.engine}.{db.instance_class}")
+        p.add(f"target.eks.rds.{db.name}", "target", f"RDS {db.engine} {db.instance_class} ({az})", multiplier * h,
+              "instance-hours", instance, note="× rds.multiAzMultiplier (standby)" if db.multi_az else "")
+        p.add(f"target.eks.rdsStorage.{db.name}", "target", f"RDS gp3 storage {db.storage_gb} GB ({az})",
+              db.storage_gb * multiplier, "GB-months", "rds.gp3Storage",
+              note="backups free up to the provisioned size" + ("; storage doubled for the standby" if db.multi_az else ""))
+    if decl.eks_clusters:
+        _logs(p, "target.eks", "eksLogsGbPerMonth", "CloudWatch Logs (EKS control plane)", assume)
+    return p.items
+
+
+def unpriced_notes(decl: Declared) -> list[str]:
+    """What the plan declares (or implies) that the table can't price: said, never counted as zero."""
+    notes = []
+    if decl.ecr_repositories:
+        notes.append(f"ECR image storage ({decl.ecr_repositories} repository): no ECR price in the table, not included")
+    if decl.mwaa:
+        notes.append("MWAA's service-managed VPC interface endpoints (web server, metadata DB) are created by the service, "
+                     "not declared here; not included")
+    if decl.eks_clusters:
+        notes.append("pulumi-eks creates the cluster's IAM roles, security groups, OIDC provider and node launch templates "
+                     "inside its components: free items, not visible offline")
+        if not decl.node_autoscaler:
+            notes.append("no cluster autoscaler (cluster-autoscaler or Karpenter) is declared: node groups stay at their "
+                         "desired size unless one is added (the break-even assumes nodes follow the workload)")
+    if decl.mwaa:
+        notes.append("MWAA's web server endpoint is part of the environment price: no load balancer to add")
+    if decl.eks_clusters:
+        notes.append("EKS declares no load balancer: the UI is reached through kubectl port-forward (an ALB would add "
+                     "alb.hour + LCUs)")
+    notes.append("data transfer out to the internet, CloudWatch metrics and S3 requests are not included")
+    return notes
+
+
+def total(items: list[CostItem]) -> float:
+    return sum(item.monthly for item in items)

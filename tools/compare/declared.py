@@ -1,0 +1,264 @@
+"""What a plan declares, read from the planned resources' inputs (not from config): the quantities to price.
+
+Resources are split by their URN type chain into the shared platform (airflow:platform:SharedPlatform) and the
+target components (airflow:mwaa:MwaaAirflow, airflow:eks:EksAirflow); anything else is 'other'.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from tools.planner import Plan, PlannedResource
+
+SHARED = "airflow:platform:SharedPlatform"
+TARGET_COMPONENTS = {"mwaa": "airflow:mwaa:MwaaAirflow", "eks": "airflow:eks:EksAirflow"}
+PROJECT_PREFIX = "airflow-on-aws:"
+
+T_NAT = "aws:ec2/natGateway:NatGateway"
+T_EIP = "aws:ec2/eip:Eip"
+T_VPCE = "aws:ec2/vpcEndpoint:VpcEndpoint"
+T_KMS = "aws:kms/key:Key"
+T_SECRET = "aws:secretsmanager/secret:Secret"
+T_BUCKET = "aws:s3/bucket:Bucket"
+T_MWAA = "aws:mwaa/environment:Environment"
+T_EKS_CLUSTER = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
+T_NODE_GROUP = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
+T_CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+T_RDS = "aws:rds/instance:Instance"
+T_ECR = "aws:ecr/repository:Repository"
+T_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+T_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+T_LB = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer")
+T_K8S_SERVICE = "kubernetes:core/v1:Service"
+T_HELM = "kubernetes:helm.sh/v3:Release"
+
+
+def _scopes(plan: Plan) -> dict[str, str]:
+    """urn -> "shared" / "target" / "other", from the component types among the resource's ancestors (and itself)."""
+    by_urn = {r.urn: r for r in plan.resources}
+    scopes: dict[str, str] = {}
+    for resource in plan.resources:
+        types, node, seen = [], resource, set()
+        while node is not None and node.urn not in seen:
+            seen.add(node.urn)
+            types.append(node.type)
+            node = by_urn.get(node.parent)
+        if SHARED in types:
+            scopes[resource.urn] = "shared"
+        elif any(component in types for component in TARGET_COMPONENTS.values()):
+            scopes[resource.urn] = "target"
+        else:
+            scopes[resource.urn] = "other"
+    return scopes
+
+
+def split(plan: Plan) -> dict[str, list[PlannedResource]]:
+    groups: dict[str, list[PlannedResource]] = {"shared": [], "target": [], "other": []}
+    scopes = _scopes(plan)
+    for resource in plan.resources:
+        groups[scopes[resource.urn]].append(resource)
+    return groups
+
+
+def resource_summary(plan: Plan, target: str) -> dict[str, Any]:
+    """Counts per type (and names) for the shared platform and the target-specific part of one plan."""
+    summary: dict[str, Any] = {"total": len(plan.resources)}
+    for scope, resources in split(plan).items():
+        by_type: dict[str, int] = {}
+        names: dict[str, list[str]] = {}
+        for r in resources:
+            by_type[r.type] = by_type.get(r.type, 0) + 1
+            names.setdefault(r.type, []).append(r.name)
+        if resources or scope != "other":
+            summary[scope] = {"count": len(resources), "byType": dict(sorted(by_type.items())),
+                              "names": {t: sorted(n) for t, n in sorted(names.items())}}
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- quantities
+
+
+@dataclass(frozen=True)
+class VpcEndpoint:
+    name: str
+    kind: str  # "Gateway" or "Interface"
+    azs: int
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Items both targets can declare (counted per scope)."""
+
+    nat_gateways: int = 0
+    public_ips: int = 0
+    endpoints: tuple[VpcEndpoint, ...] = ()
+    kms_keys: int = 0
+    secrets: int = 0
+    buckets: int = 0
+    load_balancers: int = 0
+    log_groups: int = 0
+
+
+@dataclass(frozen=True)
+class MwaaEnvironment:
+    name: str
+    environment_class: str
+    min_workers: int
+    max_workers: int
+    schedulers: int
+    min_webservers: int
+    max_webservers: int
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    name: str
+    instance_types: tuple[str, ...]
+    capacity_type: str
+    min_size: int
+    desired_size: int
+    max_size: int
+    disk_gb: int
+    disk_type: str = "gp3"
+    disk_from: str = "diskSize"  # where the size came from: "launchTemplate", "diskSize" or "EKS default"
+
+
+@dataclass(frozen=True)
+class CacheGroup:
+    name: str
+    engine: str
+    node_type: str
+    nodes: int
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    engine: str
+    instance_class: str
+    storage_gb: int
+    multi_az: bool
+
+
+@dataclass(frozen=True)
+class CeleryWorkers:
+    concurrency: int
+    min_replicas: int
+    max_replicas: int
+    found: bool  # False: not in the chart values, defaults used
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Everything priced for one target, per scope."""
+
+    target: str
+    region: str
+    platform: dict[str, Platform]  # "shared" / "target"
+    mwaa: tuple[MwaaEnvironment, ...] = ()
+    eks_clusters: int = 0
+    kubernetes_version: str | None = None
+    node_groups: tuple[NodeGroup, ...] = ()
+    caches: tuple[CacheGroup, ...] = ()
+    databases: tuple[Database, ...] = ()
+    ecr_repositories: int = 0
+    workers: CeleryWorkers | None = None
+    workload: dict[str, float] = field(default_factory=dict)
+    node_autoscaler: bool = False  # a cluster-autoscaler or Karpenter release is declared
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return default if value is None else int(value)
+
+
+def _platform(resources: Iterable[PlannedResource]) -> Platform:
+    resources = list(resources)
+    of = lambda *types: [r for r in resources if r.type in types]  # noqa: E731
+    endpoints = tuple(
+        VpcEndpoint(name=r.name, kind=r.inputs.get("vpcEndpointType", "Gateway"), azs=len(r.inputs.get("subnetIds") or []))
+        for r in of(T_VPCE))
+    services_lb = [r for r in of(T_K8S_SERVICE) if (r.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
+    return Platform(nat_gateways=len(of(T_NAT)), public_ips=len(of(T_EIP)), endpoints=endpoints,
+                    kms_keys=len(of(T_KMS)), secrets=len(of(T_SECRET)), buckets=len(of(T_BUCKET)),
+                    load_balancers=len(of(*T_LB)) + len(services_lb), log_groups=len(of(T_LOG_GROUP)))
+
+
+def _workers(resources: list[PlannedResource]) -> CeleryWorkers:
+    from components.settings import WorkerSettings
+
+    defaults = WorkerSettings()
+    for r in resources:
+        if r.type != T_HELM:
+            continue
+        values = r.inputs.get("values") or {}
+        if values.get("executor") != "CeleryExecutor" and "workers" not in values:
+            continue
+        concurrency = ((values.get("config") or {}).get("celery") or {}).get("worker_concurrency")
+        keda = ((values.get("workers") or {}).get("keda")) or {}
+        if concurrency is None:
+            continue
+        return CeleryWorkers(concurrency=int(concurrency), min_replicas=_int(keda.get("minReplicaCount"), 1),
+                             max_replicas=_int(keda.get("maxReplicaCount"), defaults.max_replicas), found=True)
+    return CeleryWorkers(concurrency=defaults.concurrency, min_replicas=defaults.min_replicas,
+                         max_replicas=defaults.max_replicas, found=False)
+
+
+def workload_of(plan: Plan) -> dict[str, float]:
+    """The `workload` section of the stack config (what the comparison is run for), with the program's defaults."""
+    from components.settings import WorkloadSettings
+
+    raw = plan.config.get(f"{PROJECT_PREFIX}workload")
+    values = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
+    defaults = WorkloadSettings()
+    return {
+        "averageConcurrentTasks": float(values.get("averageConcurrentTasks", defaults.average_concurrent_tasks)),
+        "peakConcurrentTasks": float(values.get("peakConcurrentTasks", defaults.peak_concurrent_tasks)),
+        "peakHoursPerDay": float(values.get("peakHoursPerDay", defaults.peak_hours_per_day)),
+    }
+
+
+def declared(plan: Plan, target: str) -> Declared:
+    groups = split(plan)
+    everything = plan.resources
+    of = lambda *types: [r for r in everything if r.type in types]  # noqa: E731
+
+    mwaa = tuple(MwaaEnvironment(
+        name=r.inputs.get("name", r.name), environment_class=r.inputs.get("environmentClass", "mw1.small"),
+        min_workers=_int(r.inputs.get("minWorkers"), 1), max_workers=_int(r.inputs.get("maxWorkers"), 10),
+        schedulers=_int(r.inputs.get("schedulers"), 2), min_webservers=_int(r.inputs.get("minWebservers"), 2),
+        max_webservers=_int(r.inputs.get("maxWebservers"), 2)) for r in of(T_MWAA))
+    clusters = of(*T_EKS_CLUSTER)
+    templates = {t.outputs.get("id", f"{t.name}-id"): t for t in of(T_LAUNCH_TEMPLATE)}
+    node_groups = []
+    for r in of(*T_NODE_GROUP):
+        scaling = r.inputs.get("scalingConfig") or {}
+        disk_gb, disk_type, disk_from = _int(r.inputs.get("diskSize"), 20), "gp3", "diskSize" if "diskSize" in r.inputs else "EKS default"
+        template = templates.get((r.inputs.get("launchTemplate") or {}).get("id"))
+        if template is not None:
+            for mapping in template.inputs.get("blockDeviceMappings") or []:
+                ebs = mapping.get("ebs") or {}
+                if "volumeSize" in ebs:
+                    disk_gb, disk_type, disk_from = int(ebs["volumeSize"]), ebs.get("volumeType", "gp2"), "launchTemplate"
+                    break
+        label = (r.inputs.get("labels") or {}).get("airflow/node-group") or r.inputs.get("nodeGroupNamePrefix", "").rstrip("-")
+        node_groups.append(NodeGroup(
+            name=label or r.name, instance_types=tuple(r.inputs.get("instanceTypes") or ()),
+            capacity_type=r.inputs.get("capacityType", "ON_DEMAND"), min_size=_int(scaling.get("minSize"), 1),
+            desired_size=_int(scaling.get("desiredSize"), _int(scaling.get("minSize"), 1)),
+            max_size=_int(scaling.get("maxSize"), 1), disk_gb=disk_gb, disk_type=disk_type, disk_from=disk_from))
+    caches = tuple(CacheGroup(name=r.name, engine=r.inputs.get("engine", "redis"), node_type=r.inputs["nodeType"],
+                              nodes=_int(r.inputs.get("numCacheClusters"), 1)) for r in of(T_CACHE))
+    databases = tuple(Database(name=r.name, engine=r.inputs.get("engine", "postgres"),
+                               instance_class=r.inputs["instanceClass"], storage_gb=_int(r.inputs.get("allocatedStorage"), 20),
+                               multi_az=bool(r.inputs.get("multiAz", False))) for r in of(T_RDS))
+    return Declared(
+        target=target, region=plan.config.get("aws:region", "us-east-1"),
+        platform={"shared": _platform(groups["shared"]), "target": _platform(groups["target"] + groups["other"])},
+        mwaa=mwaa, eks_clusters=len(clusters),
+        kubernetes_version=clusters[0].inputs.get("version") if clusters else None,
+        node_groups=tuple(node_groups), caches=caches, databases=databases, ecr_repositories=len(of(T_ECR)),
+        workers=_workers(everything) if clusters else None, workload=workload_of(plan),
+        node_autoscaler=any(any(word in str(r.inputs.get("chart", "")) for word in ("autoscaler", "karpenter"))
+                            for r in of(T_HELM)))

@@ -1,0 +1,138 @@
+"""The price table (tools/pricing/prices.json): one place for every price and capacity fact, each with a source.
+
+A lookup that the table can't answer raises PriceError with one line naming the region, the key and what the
+table does have, so a gap is never priced as zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PRICES = ROOT / "tools" / "pricing" / "prices.json"
+
+
+class CompareError(Exception):
+    """A problem the user can fix (unknown region, missing price, bad option): printed as one clean line."""
+
+
+class PriceError(CompareError):
+    pass
+
+
+@dataclass(frozen=True)
+class Price:
+    key: str
+    region: str
+    value: float
+    unit: str
+    source: str
+    as_of: str
+    proxy_of: str | None = None  # the region whose sourced price stands in for this one
+
+    @property
+    def marker(self) -> str:
+        return f"≈ {self.proxy_of} price" if self.proxy_of else ""
+
+
+class PriceTable:
+    def __init__(self, data: Mapping[str, Any], path: Path | str = DEFAULT_PRICES):
+        self.path = Path(path)
+        self.data = data
+        self.currency = data.get("currency", "USD")
+        self.hours_per_month = float(data.get("hoursPerMonth", 730))
+        self.facts = data.get("facts", {})
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "PriceTable":
+        path = Path(path) if path else DEFAULT_PRICES
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise PriceError(f"price file {path} not found") from None
+        except json.JSONDecodeError as exc:
+            raise PriceError(f"price file {path} is not valid JSON ({exc})") from None
+        if not isinstance(data.get("prices"), dict):
+            raise PriceError(f"price file {path} has no \"prices\" object keyed by region")
+        return cls(data, path)
+
+    @property
+    def display_path(self) -> str:
+        try:
+            return str(self.path.resolve().relative_to(ROOT))
+        except ValueError:
+            return str(self.path)
+
+    def regions(self) -> list[str]:
+        return sorted(self.data["prices"])
+
+    def region(self, region: str) -> "RegionPrices":
+        if region not in self.data["prices"]:
+            raise PriceError(f"no prices for region {region!r} in {self.display_path}; "
+                             f"regions with prices: {', '.join(self.regions())}")
+        return RegionPrices(self, region, self.data["prices"][region])
+
+    # ------------------------------------------------------------------ capacity facts
+
+    def fact(self, name: str) -> Mapping[str, Any]:
+        if name not in self.facts:
+            raise PriceError(f"no fact {name!r} in {self.display_path}; facts: {', '.join(sorted(k for k in self.facts if not k.startswith('_')))}")
+        return self.facts[name]
+
+    def instance_spec(self, instance_type: str) -> tuple[float, float]:
+        """(vCPU, memory GiB) of an EC2 instance type."""
+        types = self.fact("ec2.instanceTypes")["types"]
+        if instance_type not in types:
+            raise PriceError(f"no vCPU/memory for instance type {instance_type!r} in {self.display_path} "
+                             f"(facts.ec2.instanceTypes); known: {', '.join(sorted(types))}")
+        spec = types[instance_type]
+        return float(spec["vcpu"]), float(spec["memoryGiB"])
+
+    def mwaa_tasks_per_worker(self, environment_class: str) -> int:
+        classes = self.fact("mwaa.classes")["classes"]
+        if environment_class not in classes:
+            raise PriceError(f"no task concurrency for MWAA class {environment_class!r} in {self.display_path} "
+                             f"(facts.mwaa.classes); known: {', '.join(classes)}")
+        return int(classes[environment_class]["tasksPerWorker"])
+
+    def mwaa_included_workers(self) -> int:
+        return int(self.fact("mwaa.included")["workers"])
+
+
+class RegionPrices:
+    def __init__(self, table: PriceTable, region: str, entries: Mapping[str, Any]):
+        self.table = table
+        self.region = region
+        self.entries = entries
+
+    def has(self, key: str) -> bool:
+        return key in self.entries
+
+    def get(self, key: str) -> Price:
+        if key not in self.entries:
+            raise PriceError(self._missing(key))
+        entry = self.entries[key]
+        return Price(key=key, region=self.region, value=float(entry["price"]), unit=entry.get("unit", ""),
+                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"))
+
+    def __call__(self, key: str) -> float:
+        return self.get(key).value
+
+    def _missing(self, key: str) -> str:
+        family = key.rsplit(".", 1)[0] if key.count(".") >= 2 else key.split(".")[0]
+        # 'mwaa.environment.mw1.micro' -> family 'mwaa.environment' (class names contain a dot themselves)
+        for prefix in _FAMILIES:
+            if key.startswith(prefix):
+                family = prefix.rstrip(".")
+                break
+        siblings = sorted(k[len(family) + 1:] for k in self.entries if k.startswith(family + "."))
+        have = f"available {family}.*: {', '.join(siblings)}" if siblings else f"no {family}.* prices there at all"
+        return f"no price {key!r} for region {self.region} in {self.table.display_path}; {have}"
+
+
+# Key families whose last part contains a dot (instance types), so 'rsplit' alone would cut them wrongly.
+_FAMILIES = ("mwaa.environment.", "mwaa.worker.", "mwaa.scheduler.", "mwaa.webserver.", "ec2.", "rds.postgres.",
+             "elasticache.redis.", "elasticache.valkey.")

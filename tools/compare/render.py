@@ -1,0 +1,165 @@
+"""Terminal output: resources, itemised cost and break-even of both targets side by side (rich tables)."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .core import Comparison
+
+UNIT_SHORT = {"hours": "h", "instance-hours": "h", "node-hours": "h", "worker-hours": "h", "IP-hours": "h",
+              "AZ-hours": "AZ-h", "GB-months": "GB-mo", "key-months": "mo", "secret-months": "mo", "GB": "GB",
+              "endpoints": "", "factor": ""}
+
+
+def short_type(token: str) -> str:
+    """'aws:s3/bucketObjectv2:BucketObjectv2' -> 'aws:s3/bucketObjectv2' (the class name repeats the module)."""
+    parts = token.split(":")
+    if len(parts) == 3 and "/" in parts[1] and parts[1].rsplit("/", 1)[1].lower() == parts[2].lower():
+        return f"{parts[0]}:{parts[1]}"
+    return token
+
+
+def money(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def _qty(quantity: float, unit: str) -> str:
+    text = f"{quantity:,.0f}" if quantity >= 100 else f"{quantity:g}"
+    return f"{text} {unit}".strip()
+
+
+def resources_table(c: Comparison) -> Table:
+    table = Table(title="Resources declared (offline plan, same stack config, only `target` differs)",
+                  box=box.SIMPLE_HEAVY, title_justify="left", show_footer=False)
+    table.add_column("Resource type")
+    table.add_column("MWAA", justify="right")
+    table.add_column("EKS", justify="right")
+    mwaa, eks = c.targets["mwaa"].resources, c.targets["eks"].resources
+    for scope, title in (("shared", "Shared platform (identical for both)"), ("target", "Target-specific"),
+                         ("other", "Other")):
+        m, e = mwaa.get(scope, {}).get("byType", {}), eks.get(scope, {}).get("byType", {})
+        if not m and not e:
+            continue
+        table.add_row(Text(f"{title}: {mwaa.get(scope, {}).get('count', 0)} / {eks.get(scope, {}).get('count', 0)}",
+                           style="bold"), "", "")
+        for token in sorted(set(m) | set(e)):
+            table.add_row(f"  {short_type(token)}", str(m.get(token, "–")), str(e.get(token, "–")))
+    table.add_row(Text("Total", style="bold"), Text(str(mwaa["total"]), style="bold"), Text(str(eks["total"]), style="bold"))
+    return table
+
+
+def cost_table(c: Comparison) -> Table:
+    currency = c.prices.currency
+    table = Table(title=f"Monthly cost as declared ({currency}, On-Demand, {c.prices.hours_per_month:g} h/month; "
+                        "idle baseline: min workers / desired nodes)",
+                  box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("Item")
+    table.add_column("Unit price", justify="right")
+    table.add_column("MWAA qty", justify="right")
+    table.add_column("MWAA", justify="right")
+    table.add_column("EKS qty", justify="right")
+    table.add_column("EKS", justify="right")
+    by_target = {t: {i.id: i for i in r.items} for t, r in c.targets.items()}
+    order: list[str] = []
+    for scope in ("shared", "target"):
+        for t in ("mwaa", "eks"):
+            order += [i.id for i in c.targets[t].items if i.scope == scope and i.id not in order]
+    section = None
+    for item_id in order:
+        m, e = by_target["mwaa"].get(item_id), by_target["eks"].get(item_id)
+        item = m or e
+        title = "Shared platform" if item.scope == "shared" else "Target-specific"
+        if title != section:
+            section = title
+            table.add_row(Text(title, style="bold"), "", "", "", "", "")
+        mark = ("*" if item.assumption else "") + ("≈" if item.proxy_of else "")
+        unit = UNIT_SHORT.get(item.unit, item.unit)
+        if item.price_key is None and item.unit_price == 0:
+            price = "free" if item.quantity else "–"  # a free item, or nothing declared (a row kept to say so)
+        else:
+            price = f"{item.unit_price:g}/{unit}".rstrip("/")
+        if m and e and m.unit_price != e.unit_price:
+            price = "varies"
+        table.add_row(f"  {item.label}{' ' + mark if mark else ''}", price,
+                      _qty(m.quantity, unit) if m else "", money(m.monthly) if m else "",
+                      _qty(e.quantity, unit) if e else "", money(e.monthly) if e else "")
+    table.add_row(Text("Total", style="bold"), "", "", Text(money(c.targets["mwaa"].total), style="bold"), "",
+                  Text(money(c.targets["eks"].total), style="bold"))
+    return table
+
+
+def break_even_table(c: Comparison) -> Table:
+    be = c.break_even
+    table = Table(title=f"Workload scan: peak {be.base.peak:g} concurrent tasks for {be.base.peak_hours_per_day:g} h/day, "
+                        f"average {be.base.average:g} the rest of the day, both scaled together",
+                  box=box.SIMPLE_HEAVY, title_justify="left")
+    for name, justify in (("Scale", "right"), ("Tasks avg/peak", "right"), ("MWAA class, workers off/peak", "left"),
+                          ("MWAA/month", "right"), ("EKS nodes off/peak", "right"), ("EKS/month", "right"),
+                          ("Cheaper", "left")):
+        table.add_column(name, justify=justify)
+    for row in be.rows:
+        m, e = row["mwaa"], row["eks"]
+        style = "bold" if row["scale"] == 1 else None
+        table.add_row(f"{row['scale']:g}×", f"{row['averageConcurrentTasks']:g}/{row['peakConcurrentTasks']:g}",
+                      f"{m['environmentClass']}, {m['workersOffPeak']}/{m['workersPeak']}" if m else
+                      ("class not priced" if row["cheaper"] == "unknown" else "no class holds it"),
+                      money(m["monthly"]) if m else "n/a", f"{e['nodesOffPeak']}/{e['nodesPeak']}", money(e["monthly"]),
+                      row["cheaper"].upper(), style=style)
+    return table
+
+
+def verdict_text(c: Comparison) -> str:
+    be = c.break_even
+    top = be.curve[-1][0]
+    at = be.at_configured
+    lines = [f"At the configured workload: MWAA {money(at['mwaa']['monthly'] if at['mwaa'] else None)} vs "
+             f"EKS {money(at['eks']['monthly'])} per month ({at['cheaper'].upper()} cheaper)."]
+    if be.verdict == "eks-cheaper-from":
+        f = be.eks_cheaper_from
+        lines.append(f"Break-even: EKS becomes cheaper from {f['peakConcurrentTasks']:g} peak concurrent tasks "
+                     f"({f['scale']:g}× the configured workload, average {f['averageConcurrentTasks']:g}): "
+                     f"MWAA {money(f['mwaa'])} vs EKS {money(f['eks'])}, and stays cheaper up to {top:g} tasks.")
+    elif be.verdict == "eks-always-cheaper":
+        lines.append(f"Break-even: none — EKS is cheaper across the whole range (1 to {top:g} peak tasks).")
+    else:
+        scale = top / be.base.peak if be.base.peak else be.max_scale
+        lines.append(f"Break-even: never — EKS is not cheaper at {top:g} peak tasks ({scale:.3g}× the configured "
+                     "workload), the top of the scanned range.")
+    if be.crossings and be.verdict != "eks-always-cheaper":
+        switches = ", ".join(f"{x['peakConcurrentTasks']:g} → {x['cheaper'].upper()}" for x in be.crossings)
+        lines.append(f"Cheaper target switches at: {switches}.")
+    return "\n".join(lines)
+
+
+def assumptions_table(c: Comparison) -> Table:
+    table = Table(title="Assumptions (change with --assume key=value)", box=box.SIMPLE, title_justify="left")
+    table.add_column("Key")
+    table.add_column("Value", justify="right")
+    table.add_column("Meaning")
+    for key, a in c.assumptions.describe().items():
+        table.add_row(key + (" (set)" if a["overridden"] else ""), f"{a['value']:g} {a['unit']}", a["description"])
+    return table
+
+
+def render(c: Comparison, console: Console) -> None:
+    console.print(Text(f"Airflow on AWS — MWAA vs EKS · stack {c.stack} · region {c.region} · prices {c.prices.display_path}",
+                       style="bold"))
+    console.print(resources_table(c))
+    console.print(cost_table(c))
+    console.print("  * quantity is an assumption (see below)   ≈ another region's price, see notes")
+    console.print()
+    console.print(break_even_table(c))
+    console.print(Text(verdict_text(c), style="bold"))
+    for note in c.break_even.notes:
+        console.print(f"  - {note}")
+    if c.plot:
+        console.print(f"  Plot: {c.plot}")
+    console.print()
+    console.print(assumptions_table(c))
+    if c.notes:
+        console.print(Text("Not in the totals / caveats", style="bold"))
+        for note in c.notes:
+            console.print(f"  - {note}")

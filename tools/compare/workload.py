@@ -1,0 +1,323 @@
+"""Monthly cost of both targets as the workload grows, and where EKS becomes cheaper (if ever).
+
+Workload profile (from the stack's `workload` config): `peakConcurrentTasks` run for `peakHoursPerDay` hours a
+day, `averageConcurrentTasks` the rest of the day. The scan multiplies both by the same factor.
+
+MWAA: workers = max(minWorkers, ceil(tasks / tasks-per-worker of the class)); the environment-hour includes one
+worker, the others are billed per hour they run (off-peak and peak separately, i.e. autoscaling). A class that
+can't hold the peak (tasks-per-worker x max workers) is replaced by the cheapest larger class that can.
+
+EKS: nodes of the scaling node group (the one with the largest maxSize) = max(minSize, what the pods need): the
+always-on Airflow/system pods, one baseline per Celery worker pod (ceil(tasks / worker_concurrency), at least
+KEDA's minReplicaCount) and each running task's vCPU/memory, over the node's allocatable share. Other node
+groups stay at their desired size. Node disks follow the node count.
+
+Everything else (shared platform, control plane, data stores, logs...) is the declared cost and does not move.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.settings import MWAA_CLASSES
+
+from .assumptions import Assumptions
+from .costs import CostItem, mwaa_class_defaults, total
+from .declared import Declared, NodeGroup
+from .prices import CompareError, PriceTable
+
+TABLE_SCALES = (0.25, 0.5, 1, 2, 3, 5, 10, 20, 50, 100)
+EPS = 1e-9
+
+
+def _ceil(x: float) -> int:
+    return max(0, math.ceil(x - EPS))
+
+
+@dataclass(frozen=True)
+class Profile:
+    average: float
+    peak: float
+    peak_hours_per_day: float
+    hours_per_month: float
+
+    @property
+    def peak_hours(self) -> float:
+        return self.hours_per_month * self.peak_hours_per_day / 24
+
+    @property
+    def off_peak_hours(self) -> float:
+        return self.hours_per_month - self.peak_hours
+
+    def scaled(self, factor: float) -> "Profile":
+        return Profile(self.average * factor, self.peak * factor, self.peak_hours_per_day, self.hours_per_month)
+
+
+@dataclass(frozen=True)
+class MwaaPoint:
+    monthly: float
+    environment_class: str
+    workers_off_peak: int
+    workers_peak: int
+
+
+@dataclass(frozen=True)
+class EksPoint:
+    monthly: float
+    nodes_off_peak: int
+    nodes_peak: int
+    worker_pods_peak: int
+
+
+# ---------------------------------------------------------------------------------------------- MWAA
+
+
+class MwaaModel:
+    VARIABLE = ("target.mwaa.environment", "target.mwaa.workers", "target.mwaa.schedulers", "target.mwaa.webservers")
+
+    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable):
+        if not decl.mwaa:
+            raise CompareError("the MWAA plan declares no aws:mwaa/environment:Environment to model")
+        self.env = decl.mwaa[0]
+        self.table = table
+        self.prices = table.region(decl.region)
+        self.fixed = total([i for i in items if i.id not in self.VARIABLE])
+        classes = list(MWAA_CLASSES)
+        self.candidates = classes[classes.index(self.env.environment_class):]
+        self.skipped: dict[str, str] = {}  # class -> why it could not be priced
+
+    def _price(self, key: str, environment_class: str) -> float | None:
+        if not self.prices.has(key):
+            self.skipped.setdefault(environment_class, f"no {key} in the price table")
+            return None
+        return self.prices(key)
+
+    def capacity(self, environment_class: str) -> int:
+        return self.table.mwaa_tasks_per_worker(environment_class) * MWAA_CLASSES[environment_class].max_workers
+
+    def holdable(self, peak: float) -> bool:
+        """Some class (declared or larger) holds this peak, priced or not."""
+        return any(peak <= self.capacity(c) + EPS for c in self.candidates)
+
+    def point(self, profile: Profile) -> MwaaPoint | None:
+        """Cheapest class (the declared one or larger) that holds the peak; None if none can."""
+        best: MwaaPoint | None = None
+        h = profile.hours_per_month
+        for c in self.candidates:
+            if profile.peak > self.capacity(c) + EPS:
+                continue
+            per_worker = self.table.mwaa_tasks_per_worker(c)
+            max_workers = MWAA_CLASSES[c].max_workers
+            min_workers = min(max(self.env.min_workers, 1), max_workers)
+            off = max(min_workers, _ceil(profile.average / per_worker))
+            peak = max(min_workers, _ceil(profile.peak / per_worker))
+            included = self.table.mwaa_included_workers()
+            extra_hours = max(0, off - included) * profile.off_peak_hours + max(0, peak - included) * profile.peak_hours
+            default_schedulers, default_webservers = mwaa_class_defaults(c)
+            extra_schedulers = max(0, min(self.env.schedulers, MWAA_CLASSES[c].schedulers[1]) - default_schedulers)
+            extra_webservers = max(0, min(self.env.min_webservers, MWAA_CLASSES[c].webservers[1]) - default_webservers)
+            env_price = self._price(f"mwaa.environment.{c}", c)
+            if env_price is None:
+                continue
+            cost = env_price * h
+            for n, key in ((extra_hours, f"mwaa.worker.{c}"), (extra_schedulers * h, f"mwaa.scheduler.{c}"),
+                           (extra_webservers * h, f"mwaa.webserver.{c}")):
+                if n:
+                    price = self._price(key, c)
+                    if price is None:
+                        cost = math.inf
+                        break
+                    cost += n * price
+            if math.isinf(cost):
+                continue
+            if best is None or cost + self.fixed < best.monthly - EPS:
+                best = MwaaPoint(cost + self.fixed, c, off, peak)
+        return best
+
+
+# ---------------------------------------------------------------------------------------------- EKS
+
+
+class EksModel:
+    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable, assume: Assumptions):
+        if not decl.node_groups:
+            raise CompareError("the EKS plan declares no node group (eks:index:ManagedNodeGroup) to model")
+        self.decl = decl
+        self.assume = assume
+        prices = table.region(decl.region)
+        self.scaling: NodeGroup = max(reversed(decl.node_groups), key=lambda g: g.max_size)
+        self.fixed_groups = [g for g in decl.node_groups if g is not self.scaling]
+        variable = {f"target.eks.nodes.{self.scaling.name}", f"target.eks.ebs.{self.scaling.name}"}
+        self.fixed = total([i for i in items if i.id not in variable])
+        instance = self.scaling.instance_types[0] if self.scaling.instance_types else "m6i.large"
+        self.instance = instance
+        vcpu, memory = table.instance_spec(instance)
+        self.node_cpu = vcpu * assume["nodeAllocatableCpu"]
+        self.node_memory = memory * assume["nodeAllocatableMemory"]
+        # one node-hour of the scaling group, disk included
+        self.node_hour = (prices(f"ec2.{instance}")
+                          + self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month)
+        fixed_cpu = fixed_memory = 0.0
+        for g in self.fixed_groups:
+            gv, gm = table.instance_spec(g.instance_types[0] if g.instance_types else "m6i.large")
+            fixed_cpu += g.desired_size * gv * assume["nodeAllocatableCpu"]
+            fixed_memory += g.desired_size * gm * assume["nodeAllocatableMemory"]
+        self.fixed_cpu, self.fixed_memory = fixed_cpu, fixed_memory
+        self.workers = decl.workers
+
+    def worker_pods(self, tasks: float) -> int:
+        return max(self.workers.min_replicas, _ceil(tasks / self.workers.concurrency))
+
+    def nodes(self, tasks: float) -> int:
+        a = self.assume
+        pods = self.worker_pods(tasks)
+        cpu = a["eksPlatformVcpu"] + pods * a["workerPodVcpu"] + tasks * a["taskVcpu"]
+        memory = a["eksPlatformMemoryGiB"] + pods * a["workerPodMemoryGiB"] + tasks * a["taskMemoryGiB"]
+        need_cpu = _ceil(max(0.0, cpu - self.fixed_cpu) / self.node_cpu)
+        need_memory = _ceil(max(0.0, memory - self.fixed_memory) / self.node_memory)
+        return max(self.scaling.min_size, need_cpu, need_memory)
+
+    def point(self, profile: Profile) -> EksPoint:
+        off, peak = self.nodes(profile.average), self.nodes(profile.peak)
+        node_hours = off * profile.off_peak_hours + peak * profile.peak_hours
+        return EksPoint(self.fixed + node_hours * self.node_hour, off, peak, self.worker_pods(profile.peak))
+
+
+# ---------------------------------------------------------------------------------------------- scan
+
+
+@dataclass
+class BreakEven:
+    base: Profile
+    max_scale: float
+    scanned_to: float  # the largest peak scanned (below max_scale × peak when prices run out)
+    rows: list[dict[str, Any]]
+    curve: list[tuple[float, float | None, float]]  # (peak tasks, MWAA monthly or None, EKS monthly)
+    verdict: str  # "eks-cheaper-from", "eks-always-cheaper", "never"
+    eks_cheaper_from: dict[str, float] | None
+    crossings: list[dict[str, Any]]
+    at_configured: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self, plot: str | None) -> dict[str, Any]:
+        return {
+            "axis": "peakConcurrentTasks (average scaled with it)",
+            "workload": {"averageConcurrentTasks": self.base.average, "peakConcurrentTasks": self.base.peak,
+                         "peakHoursPerDay": self.base.peak_hours_per_day},
+            "maxScale": self.max_scale,
+            "scannedUpToPeakConcurrentTasks": self.scanned_to,
+            "atConfiguredWorkload": self.at_configured,
+            "verdict": self.verdict,
+            "eksCheaperFrom": self.eks_cheaper_from,
+            "crossings": self.crossings,
+            "points": self.rows,
+            "plot": plot,
+            "notes": self.notes,
+        }
+
+
+def _row(scale: float, profile: Profile, m: MwaaPoint | None, e: EksPoint, unpriced: bool = False) -> dict[str, Any]:
+    if unpriced:
+        cheaper = "unknown"  # an MWAA class would hold it, but the price table lacks its prices
+    else:
+        cheaper = "eks" if m is None or e.monthly < m.monthly - EPS else ("mwaa" if m.monthly < e.monthly - EPS else "equal")
+    return {
+        "scale": round(scale, 4),
+        "averageConcurrentTasks": round(profile.average, 3),
+        "peakConcurrentTasks": round(profile.peak, 3),
+        "mwaa": None if m is None else {"monthly": round(m.monthly, 2), "environmentClass": m.environment_class,
+                                        "workersOffPeak": m.workers_off_peak, "workersPeak": m.workers_peak},
+        "eks": {"monthly": round(e.monthly, 2), "nodesOffPeak": e.nodes_off_peak, "nodesPeak": e.nodes_peak,
+                "workerPodsPeak": e.worker_pods_peak},
+        "cheaper": cheaper,
+    }
+
+
+def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) -> BreakEven:
+    if base.peak <= 0 and base.average <= 0:
+        raise CompareError("workload.peakConcurrentTasks and workload.averageConcurrentTasks are both 0: nothing to scale")
+    peak0 = base.peak if base.peak > 0 else base.average
+    ratio = base.average / peak0
+    top = max(1, _ceil(peak0 * max_scale))
+
+    def profile_at(peak: float) -> Profile:
+        return Profile(peak * ratio, peak, base.peak_hours_per_day, base.hours_per_month)
+
+    curve: list[tuple[float, float | None, float]] = []
+    unpriced_from = None  # first peak a class could hold but the table can't price: the scan stops there
+    for peak in range(1, top + 1):
+        m, e = mwaa.point(profile_at(peak)), eks.point(profile_at(peak))
+        if m is None and mwaa.holdable(peak):
+            unpriced_from = peak
+            break
+        curve.append((float(peak), None if m is None else m.monthly, e.monthly))
+    if not curve:
+        raise CompareError(f"no MWAA class from {mwaa.env.environment_class} up can be priced for 1 task: "
+                           + "; ".join(f"{c}: {why}" for c, why in mwaa.skipped.items()))
+
+    def eks_cheaper(m: float | None, e: float) -> bool:
+        return m is None or e < m - EPS
+
+    crossings = []
+    for (p0, m0, e0), (p1, m1, e1) in zip(curve, curve[1:]):
+        if eks_cheaper(m0, e0) != eks_cheaper(m1, e1):
+            crossings.append({"peakConcurrentTasks": p1, "scale": round(p1 / peak0, 4),
+                              "cheaper": "eks" if eks_cheaper(m1, e1) else "mwaa",
+                              "mwaa": None if m1 is None else round(m1, 2), "eks": round(e1, 2)})
+    not_cheaper = [p for p, m, e in curve if not eks_cheaper(m, e)]
+    if not not_cheaper:
+        verdict, start = "eks-always-cheaper", curve[0][0]
+    elif not_cheaper[-1] == curve[-1][0]:
+        verdict, start = "never", None
+    else:
+        verdict, start = "eks-cheaper-from", not_cheaper[-1] + 1
+    cheaper_from = None
+    if start is not None:
+        p = profile_at(start)
+        m, e = mwaa.point(p), eks.point(p)
+        cheaper_from = {"peakConcurrentTasks": start, "averageConcurrentTasks": round(p.average, 3),
+                        "scale": round(start / peak0, 4), "mwaa": None if m is None else round(m.monthly, 2),
+                        "eks": round(e.monthly, 2)}
+
+    scales = sorted({s for s in TABLE_SCALES if s <= max_scale} | {1.0, float(max_scale)})
+    rows = []
+    for scale in scales:
+        p = profile_at(peak0 * scale)
+        m = mwaa.point(p)
+        rows.append(_row(scale, p, m, eks.point(p), unpriced=m is None and mwaa.holdable(p.peak)))
+    configured = next(r for r in rows if r["scale"] == 1)
+
+    notes = []
+    declared_class = mwaa.env.environment_class
+    if configured["mwaa"] and configured["mwaa"]["environmentClass"] != declared_class:
+        notes.append(f"the declared {declared_class} holds at most {mwaa.capacity(declared_class)} concurrent tasks; "
+                     f"the configured peak ({base.peak:g}) is priced as {configured['mwaa']['environmentClass']}")
+    if configured["mwaa"] and configured["mwaa"]["workersPeak"] > mwaa.env.max_workers \
+            and configured["mwaa"]["environmentClass"] == declared_class:
+        notes.append(f"the configured peak needs {configured['mwaa']['workersPeak']} MWAA workers, above maxWorkers "
+                     f"{mwaa.env.max_workers} (priced as if raised)")
+    biggest = list(MWAA_CLASSES)[-1]
+    if unpriced_from is not None:
+        why = "; ".join(f"{c}: {reason}" for c, reason in mwaa.skipped.items())
+        notes.append(f"the scan stops at {curve[-1][0]:g} peak tasks: from {unpriced_from} only MWAA classes the price "
+                     f"table can't price hold the peak ({why})")
+    unserved = [p for p, m, _ in curve if m is None]
+    if unserved:
+        notes.append(f"from {unserved[0]:g} peak tasks no MWAA class holds the peak ({biggest}: "
+                     f"{mwaa.table.mwaa_tasks_per_worker(biggest)} tasks × {MWAA_CLASSES[biggest].max_workers} workers = "
+                     f"{mwaa.capacity(biggest)}); MWAA is n/a there and EKS counts as cheaper")
+    if configured["eks"]["nodesPeak"] > eks.scaling.max_size:
+        notes.append(f"the configured peak needs {configured['eks']['nodesPeak']} nodes in node group {eks.scaling.name}, "
+                     f"above its maxSize {eks.scaling.max_size} (priced as if raised)")
+    if configured["eks"]["workerPodsPeak"] > eks.workers.max_replicas:
+        notes.append(f"the configured peak needs {configured['eks']['workerPodsPeak']} Celery worker pods, above KEDA's "
+                     f"maxReplicaCount {eks.workers.max_replicas} (priced as if raised)")
+    if not eks.workers.found:
+        notes.append("worker_concurrency/KEDA replicas not found in the Airflow chart values; program defaults used")
+    notes.append(f"EKS scales node group {eks.scaling.name} ({eks.instance}); "
+                 + (f"{', '.join(g.name for g in eks.fixed_groups)} {'stays' if len(eks.fixed_groups) == 1 else 'stay'} "
+                    "at the desired size" if eks.fixed_groups else "no other node groups"))
+    return BreakEven(base=base, max_scale=max_scale, scanned_to=curve[-1][0], rows=rows, curve=curve, verdict=verdict,
+                     eks_cheaper_from=cheaper_from, crossings=crossings, at_configured=configured, notes=notes)
