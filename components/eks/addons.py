@@ -43,7 +43,7 @@ class ClusterAddons(pulumi.ComponentResource):
         # Scaling actions only on this cluster's node groups (EKS tags their Auto Scaling groups); the
         # Describe calls it needs cannot be scoped to a resource.
         owned = {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{args.cluster_name}": "owned"}}
-        role = irsa_role(f"{name}-cluster-autoscaler", platform, cluster.oidc_provider_arn, cluster.oidc_issuer,
+        role, _ = irsa_role(f"{name}-cluster-autoscaler", platform, cluster.oidc_provider_arn, cluster.oidc_issuer,
                          namespace, service_account, statements=[
                              {"Sid": "ScaleOwnNodeGroups", "Effect": "Allow",
                               "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],

@@ -113,7 +113,7 @@ class EksAirflow(pulumi.ComponentResource):
     def _dags_volume(self, name: str, platform: SharedPlatform, cluster: EksCluster, opts: pulumi.ResourceOptions) -> str:
         """The bucket's dags/ prefix as a read-only volume (Mountpoint for S3): the same files MWAA syncs."""
         bucket = platform.bucket
-        role = irsa_role(f"{name}-s3-csi", platform, cluster.oidc_provider_arn, cluster.oidc_issuer, *S3_CSI_SERVICE_ACCOUNT,
+        role, _ = irsa_role(f"{name}-s3-csi", platform, cluster.oidc_provider_arn, cluster.oidc_issuer, *S3_CSI_SERVICE_ACCOUNT,
                          statements=[
                              {"Sid": "ListDags", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket.bucket_arn,
                               "Condition": {"StringLike": {"s3:prefix": [f"{af.DAGS_PREFIX}/*", af.DAGS_PREFIX]}}},

@@ -67,17 +67,13 @@ class ServiceAccountRoles(pulumi.ComponentResource):
         p = args.platform
         self.role_arns, self.policies = {}, {}
         for component in args.components:
-            trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda v, sa=service_account_name(component): _trust_policy(v[0], v[1], NAMESPACE, sa))
-            role = aws.iam.Role(f"{name}-{component}", assume_role_policy=trust, tags=p.tags,
-                                opts=pulumi.ResourceOptions(parent=self))
             statements = [*iam.secrets_backend_read(p.aws, p.secrets_prefixes),
                           iam.kms_use_via(p.aws, p.kms_key_arn, ["s3", "secretsmanager"])]
             for grant in COMPONENT_ACCESS[component]:
                 statements += grant(p)
-            self.policies[component] = iam.policy_document(statements)
-            aws.iam.RolePolicy(f"{name}-{component}", role=role.id, policy=self.policies[component],
-                               opts=pulumi.ResourceOptions(parent=self))
+            role, self.policies[component] = irsa_role(
+                f"{name}-{component}", p, args.oidc_provider_arn, args.oidc_issuer, NAMESPACE,
+                service_account_name(component), statements, parent=self)
             self.role_arns[component] = role.arn
         self.register_outputs({"roleArns": self.role_arns})
 
@@ -96,11 +92,13 @@ def _trust_policy(provider_arn: str, issuer: str, namespace: str, service_accoun
     })
 
 
-def irsa_role(name: str, platform: SharedPlatform, oidc_provider_arn, oidc_issuer, namespace: str, service_account: str,
-              statements: list[iam.Statement], parent: pulumi.Resource) -> aws.iam.Role:
-    """A role for one service account outside Airflow's namespace (e.g. the S3 CSI driver)."""
+def irsa_role(name: str, platform: SharedPlatform, oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str],
+              namespace: str, service_account: str, statements: list[iam.Statement],
+              parent: pulumi.Resource) -> tuple[aws.iam.Role, pulumi.Output[str]]:
+    """A role that one Kubernetes service account assumes (IRSA), with an inline policy; returns both."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
         lambda v: _trust_policy(v[0], v[1], namespace, service_account))
     role = aws.iam.Role(name, assume_role_policy=trust, tags=platform.tags, opts=pulumi.ResourceOptions(parent=parent))
-    aws.iam.RolePolicy(name, role=role.id, policy=iam.policy_document(statements), opts=pulumi.ResourceOptions(parent=parent))
-    return role
+    policy = iam.policy_document(statements)
+    aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))
+    return role, policy
