@@ -507,11 +507,20 @@ def _build(raw: Mapping[str, Any], stack: str) -> Settings:
 
 
 def default_environment_name(stack: str) -> str:
-    """airflow-<stack>, made valid: stack names may hold capitals, '.', '_' and be long; AWS names may not."""
+    """airflow-<stack>, made valid: stack names may hold capitals, '.', '_' and be long; AWS names may not.
+
+    When the stack name had to be changed, a short hash of the original keeps two stacks (team.dev and team_dev,
+    or two long names with the same first 24 characters) from sharing one MWAA name and secrets prefix.
+    """
+    import hashlib
     import re
 
-    name = re.sub(r"[^a-z0-9]+", "-", f"airflow-{stack}".lower())[:24]
-    return name.strip("-")
+    plain = f"airflow-{stack}"
+    name = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    if name == plain and len(name) <= 24:
+        return name
+    suffix = hashlib.sha256(stack.encode()).hexdigest()[:4]
+    return f"{name[:19].rstrip('-')}-{suffix}"
 
 
 def _option_text(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -314,14 +315,23 @@ def test_boolean_configuration_options_become_airflow_text():
     assert options == {"core.load_examples": "false", "webserver.warn_deployment_exposure": "true", "core.parallelism": "64"}
 
 
-@pytest.mark.parametrize("stack", ["Prod", "team.dev", "us-east-1-stage-2"])
-def test_environment_name_derived_from_any_valid_stack_name_is_valid(stack):
+@pytest.mark.parametrize("stack,expected", [
+    ("dev", "airflow-dev"),
+    ("prod-eu", "airflow-prod-eu"),
+    ("Prod", "airflow-prod-" + hashlib.sha256(b"Prod").hexdigest()[:4]),
+    ("team.dev", "airflow-team-dev-" + hashlib.sha256(b"team.dev").hexdigest()[:4]),
+    ("us-east-1-stage-2", "airflow-us-east-1-s-" + hashlib.sha256(b"us-east-1-stage-2").hexdigest()[:4]),
+])
+def test_environment_name_derived_from_any_stack_name_is_valid(stack, expected):
     """Pulumi stack names may hold capitals, '.', '_' and be long. The default environmentName derived from one
-    feeds the MWAA name and the S3 bucket prefix, so it must obey the environmentName rule, or be reported."""
+    feeds the MWAA name and the S3 bucket prefix, so it must obey the environmentName rule."""
     pattern = CONFIG_SCHEMA["properties"]["environmentName"]["pattern"]
-    try:
-        settings = parse_settings({"target": "mwaa"}, stack)
-    except ConfigError as error:
-        assert any(p.startswith("environmentName") for p in error.problems)
-        return
-    assert re.match(pattern, settings.environment_name), settings.environment_name
+    name = parse_settings({"target": "mwaa"}, stack).environment_name
+    assert name == expected
+    assert re.match(pattern, name), name
+
+
+def test_changed_stack_names_never_share_an_environment_name():
+    stacks = ["team.dev", "team_dev", "team-dev", "us-east-1-stage-2", "us-east-1-stage-3", "Prod", "prod"]
+    names = [parse_settings({"target": "mwaa"}, stack).environment_name for stack in stacks]
+    assert len(set(names)) == len(stacks), dict(zip(stacks, names))
