@@ -1,9 +1,11 @@
 """The guardrails of the Airflow-on-AWS stacks, as plain functions.
 
-Every rule takes plain data (the resource's type token and its properties with the provider's camelCase names,
-exactly as Pulumi sends them to a policy pack) and a `StackContext`, and returns the violations it found as
-messages. Nothing here imports Pulumi: `__main__.py` wraps the rules with `pulumi_policy`, and the tests call them
-directly on every resource the program declares under mocks.
+Every resource rule has the same signature, `(resource_type, props, ctx, protect=None)`: plain data (the
+resource's type token and its properties with the provider's camelCase names, exactly as Pulumi sends them to a
+policy pack), a `StackContext`, and the resource's `protect` option (None when the caller doesn't know it; rules
+that don't need it ignore it). It returns the violations it found as messages. Nothing here imports Pulumi:
+`__main__.py` wraps the rules with `pulumi_policy`, and the tests call them directly on every resource the program
+declares under mocks.
 
 A property whose value Pulumi can't know yet during a preview (it depends on another resource's output) reaches
 the rules as `UNKNOWN`. A rule never reports an unknown value as a violation: Pulumi runs the rules again with the
@@ -179,7 +181,8 @@ def _kms_encrypted(props: Mapping[str, Any]) -> bool:
 # ------------------------------------------------------------------------------------------------ data stores
 
 
-def rds_encrypted_and_private(resource_type: str, props: Mapping[str, Any], ctx: StackContext) -> list[str]:
+def rds_encrypted_and_private(resource_type: str, props: Mapping[str, Any], ctx: StackContext,
+                              protect: bool | None = None) -> list[str]:
     if resource_type != RDS_INSTANCE:
         return []
     violations = []
@@ -190,7 +193,8 @@ def rds_encrypted_and_private(resource_type: str, props: Mapping[str, Any], ctx:
     return violations
 
 
-def elasticache_encrypted_and_authenticated(resource_type: str, props: Mapping[str, Any], ctx: StackContext) -> list[str]:
+def elasticache_encrypted_and_authenticated(resource_type: str, props: Mapping[str, Any], ctx: StackContext,
+                                            protect: bool | None = None) -> list[str]:
     if resource_type != ELASTICACHE_REPLICATION_GROUP:
         return []
     violations = []
@@ -236,7 +240,8 @@ def data_store_deletion_protection(resource_type: str, props: Mapping[str, Any],
 # ------------------------------------------------------------------------------------------------ MWAA and EKS
 
 
-def mwaa_webserver_private(resource_type: str, props: Mapping[str, Any], ctx: StackContext) -> list[str]:
+def mwaa_webserver_private(resource_type: str, props: Mapping[str, Any], ctx: StackContext,
+                           protect: bool | None = None) -> list[str]:
     if resource_type != MWAA_ENVIRONMENT or ctx.allow_public_webserver:
         return []
     mode = props.get("webserverAccessMode")  # AWS defaults to PRIVATE_ONLY
@@ -246,7 +251,8 @@ def mwaa_webserver_private(resource_type: str, props: Mapping[str, Any], ctx: St
             f"stack '{ctx.stack}' in allowPublicWebserverStacks"]
 
 
-def eks_secrets_encrypted(resource_type: str, props: Mapping[str, Any], ctx: StackContext) -> list[str]:
+def eks_secrets_encrypted(resource_type: str, props: Mapping[str, Any], ctx: StackContext,
+                          protect: bool | None = None) -> list[str]:
     if resource_type == EKS_COMPONENT:
         if not _set(props.get("encryptionConfigKeyArn")):
             return ["EKS cluster must encrypt Kubernetes secrets: set encryptionConfigKeyArn"]
@@ -264,7 +270,8 @@ def eks_secrets_encrypted(resource_type: str, props: Mapping[str, Any], ctx: Sta
     return []
 
 
-def eks_endpoint_not_open(resource_type: str, props: Mapping[str, Any], ctx: StackContext) -> list[str]:
+def eks_endpoint_not_open(resource_type: str, props: Mapping[str, Any], ctx: StackContext,
+                          protect: bool | None = None) -> list[str]:
     if ctx.allow_open_eks_endpoint:
         return []
     if resource_type == EKS_COMPONENT:
@@ -296,7 +303,8 @@ def eks_endpoint_not_open(resource_type: str, props: Mapping[str, Any], ctx: Sta
 # ------------------------------------------------------------------------------------------------ IAM
 
 
-def iam_no_admin_wildcard(resource_type: str, props: Mapping[str, Any], ctx: StackContext) -> list[str]:
+def iam_no_admin_wildcard(resource_type: str, props: Mapping[str, Any], ctx: StackContext,
+                          protect: bool | None = None) -> list[str]:
     """No identity policy allows every action on every resource, nor attaches AdministratorAccess."""
     documents: list[tuple[str, Any]] = []
     if resource_type in IAM_POLICY_DOCUMENT_TYPES:
@@ -306,21 +314,27 @@ def iam_no_admin_wildcard(resource_type: str, props: Mapping[str, Any], ctx: Sta
         for index, entry in enumerate(_as_list(inline) if _known(inline) else []):
             if isinstance(entry, Mapping):
                 documents.append((f"inlinePolicies[{index}] ({entry.get('name', '')})", entry.get("policy")))
-        managed = props.get("managedPolicyArns")
-        for arn in _as_list(managed) if _known(managed) else []:
-            if isinstance(arn, str) and ADMINISTRATOR_ACCESS.match(arn):
-                return [f"role attaches {arn}"]
     elif resource_type in IAM_ATTACHMENT_TYPES:
         arn = props.get("policyArn")
         return [f"attaches {arn}"] if isinstance(arn, str) and ADMINISTRATOR_ACCESS.match(arn) else []
     violations = []
+    if resource_type == IAM_ROLE:
+        # Reported alongside (not instead of) what the role's inline policies allow.
+        managed = props.get("managedPolicyArns")
+        for arn in _as_list(managed) if _known(managed) else []:
+            if isinstance(arn, str) and ADMINISTRATOR_ACCESS.match(arn):
+                violations.append(f"role attaches {arn}")
     for where, document in documents:
         violations += [f"{where}: {problem}" for problem in admin_statements(document)]
     return violations
 
 
 def admin_statements(document: Any) -> list[str]:
-    """Statements of an IAM policy document that allow everything on every resource."""
+    """Allow statements of an IAM policy document that amount to administrator access:
+
+    - Action '*' on Resource '*', or on every resource but some (NotResource, whatever it lists);
+    - every action but some (NotAction, whatever it lists) on Resource '*' or with NotResource.
+    """
     if document is UNKNOWN or document is None:
         return []
     if isinstance(document, str):
@@ -335,13 +349,17 @@ def admin_statements(document: Any) -> list[str]:
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         label = f"statement {statement.get('Sid') or index}"
-        if "*" not in _as_list(statement.get("Resource")):
+        if "*" in _as_list(statement.get("Resource")):
+            resources = "Resource '*'"
+        elif "NotResource" in statement:
+            resources = f"every resource but {_as_list(statement['NotResource'])} (NotResource)"
+        else:
             continue
         actions = _as_list(statement.get("Action"))
         if any(action in ("*", "*:*") for action in actions):
-            problems.append(f"{label} allows Action '*' on Resource '*'")
+            problems.append(f"{label} allows Action '*' on {resources}")
         elif "NotAction" in statement:
-            problems.append(f"{label} allows everything but {_as_list(statement['NotAction'])} on Resource '*' (NotAction)")
+            problems.append(f"{label} allows everything but {_as_list(statement['NotAction'])} on {resources} (NotAction)")
     return problems
 
 
@@ -392,10 +410,10 @@ ALL_RULES: tuple[Rule, ...] = RESOURCE_RULES + STACK_RULES
 
 def check_resource(rule: Rule, resource_type: str, props: Mapping[str, Any], ctx: StackContext,
                    protect: bool | None = None) -> list[str]:
-    """Run one resource rule (the deletion-protection rule also gets the protect option)."""
-    if rule.check is data_store_deletion_protection:
-        return data_store_deletion_protection(resource_type, props, ctx, protect)
-    return rule.check(resource_type, props, ctx)
+    """Run one resource rule: every one takes (resource_type, props, ctx, protect)."""
+    if rule.stack_level:
+        raise ValueError(f"{rule.name} is a stack-level rule: call rule.check(resources, ctx)")
+    return rule.check(resource_type, props, ctx, protect)
 
 
 def applicable(rule: Rule, types: Iterable[str]) -> bool:

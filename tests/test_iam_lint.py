@@ -20,11 +20,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tools.planner import ACCOUNT_ID, AwsMocks, Plan, plan  # noqa: E402
+from tools.planner import ACCOUNT_ID, AwsMocks, Plan, plan
 
 
 def _import_parliament():

@@ -4,7 +4,6 @@ behaves the same when Pulumi runs it (a real analyzer process spoken to over gRP
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
@@ -19,23 +18,15 @@ import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-ROOT = Path(__file__).resolve().parents[1]
-POLICY_DIR = ROOT / "policy"
-for path in (str(ROOT), str(POLICY_DIR)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+from policy import airflow_policy as rules
+from tests.conftest import ROOT, planned
+from tools.planner import Plan, PlannedResource
 
-import airflow_policy as rules  # noqa: E402
-from tools.planner import Plan, PlannedResource, plan  # noqa: E402
+POLICY_DIR = ROOT / "policy"
 
 STACKS = [("dev", "mwaa"), ("dev", "eks"), ("prod", "mwaa"), ("prod", "eks")]
 STACK_IDS = [f"{stack}-{target}" for stack, target in STACKS]
 RULES = {rule.name: rule for rule in rules.ALL_RULES}
-
-
-@functools.cache
-def planned(stack: str, target: str) -> Plan:
-    return plan(stack, {"target": target})
 
 
 def stack_view(resources: list[PlannedResource]) -> list[rules.StackResource]:
@@ -61,14 +52,14 @@ def violations_of(p: Plan) -> list[str]:
 
 @pytest.mark.parametrize("stack,target", STACKS, ids=STACK_IDS)
 def test_program_passes_every_rule(stack, target):
-    p = planned(stack, target)
+    p = planned(stack, target=target)
     assert p.resources, "the program declared nothing"
     assert violations_of(p) == []
 
 
 def test_every_rule_has_something_to_check_in_the_program():
     """A rule whose resource types the program never declares would pass vacuously."""
-    declared = {r.type for stack, target in STACKS for r in planned(stack, target).resources}
+    declared = {r.type for stack, target in STACKS for r in planned(stack, target=target).resources}
     idle = [rule.name for rule in rules.ALL_RULES if not rules.applicable(rule, declared)]
     assert idle == []
 
@@ -79,7 +70,7 @@ def test_every_rule_has_something_to_check_in_the_program():
 ])
 def test_prod_protects_and_retains_the_dag_bucket_and_metadata_db(target, types):
     """Policies see `protect` but not `retainOnDelete`, so both are checked on the plan itself."""
-    p = planned("prod", target)
+    p = planned("prod", target=target)
     for type_ in types:
         found = p.of_type(type_)
         assert found, f"prod/{target} declares no {type_}"
@@ -88,7 +79,7 @@ def test_prod_protects_and_retains_the_dag_bucket_and_metadata_db(target, types)
 
 
 def test_dev_target_eks_is_checked_against_the_eks_rules():
-    types = {r.type for r in planned("dev", "eks").resources}
+    types = {r.type for r in planned("dev", target="eks").resources}
     for expected in (rules.EKS_COMPONENT, rules.RDS_INSTANCE, rules.ELASTICACHE_REPLICATION_GROUP):
         assert expected in types, f"target eks declares no {expected}: the EKS rules would check nothing"
 
@@ -102,6 +93,10 @@ ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "
 
 def _doc(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ADMIN_ROLE = {"managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+              "inlinePolicies": [{"name": "ops", "policy": ADMIN}]}
 
 
 # (rule, resource type, props, context, protect option, expected fragment of a violation)
@@ -132,6 +127,23 @@ BAD_RESOURCES = [
     ("iam-no-admin-wildcard", "aws:iam/userPolicy:UserPolicy",
      {"policy": _doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}, DEV, None, "NotAction"),
     ("iam-no-admin-wildcard", rules.IAM_ROLE, {"inlinePolicies": [{"name": "ops", "policy": ADMIN}]}, DEV, None, "inlinePolicies[0] (ops)"),
+    # AdministratorAccess among the managed policies doesn't hide what the inline policies allow (and vice versa).
+    ("iam-no-admin-wildcard", rules.IAM_ROLE, ADMIN_ROLE, DEV, None, "inlinePolicies[0] (ops)"),
+    ("iam-no-admin-wildcard", rules.IAM_ROLE, ADMIN_ROLE, DEV, None, "role attaches arn:aws:iam::aws:policy/AdministratorAccess"),
+    # Action '*' with NotResource (whatever it excludes) is admin.
+    ("iam-no-admin-wildcard", "aws:iam/rolePolicy:RolePolicy",
+     {"policy": _doc({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::audit-logs/*"})}, DEV, None, "NotResource"),
+    ("iam-no-admin-wildcard", "aws:iam/policy:Policy",
+     {"policy": _doc({"Sid": "Almost", "Effect": "Allow", "Action": ["*:*"], "NotResource": []})}, DEV, None, "statement Almost"),
+    ("iam-no-admin-wildcard", rules.IAM_ROLE,
+     {"inlinePolicies": [{"name": "ops", "policy": _doc({"Effect": "Allow", "Action": "*", "NotResource": ["arn:aws:iam::*:role/x"]})}]},
+     DEV, None, "inlinePolicies[0] (ops): statement 0 allows Action '*' on every resource but"),
+    # Allow NotAction on Resource '*' is admin whatever it excludes (and with NotResource too).
+    ("iam-no-admin-wildcard", "aws:iam/groupPolicy:GroupPolicy",
+     {"policy": _doc({"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": ["*"]})}, DEV, None,
+     "allows everything but ['iam:*', 'organizations:*'] on Resource '*' (NotAction)"),
+    ("iam-no-admin-wildcard", "aws:iam/rolePolicy:RolePolicy",
+     {"policy": _doc({"Effect": "Allow", "NotAction": "s3:DeleteBucket", "NotResource": "arn:aws:s3:::b"})}, DEV, None, "NotAction"),
     ("iam-no-admin-wildcard", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
      {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess", "role": "r"}, DEV, None, "AdministratorAccess"),
     ("iam-no-admin-wildcard", "aws:iam/rolePolicy:RolePolicy", {"policy": "{not json"}, DEV, None, "not a JSON policy document"),
@@ -165,6 +177,13 @@ GOOD_RESOURCES = [
                      {"Effect": "Deny", "Action": "*", "Resource": "*"},
                      {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"})}, DEV, None),
     ("iam-no-admin-wildcard", "aws:iam/rolePolicy:RolePolicy", {"policy": rules.UNKNOWN}, DEV, None),
+    ("iam-no-admin-wildcard", "aws:iam/rolePolicy:RolePolicy",
+     {"policy": _doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b/*"},
+                     {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::b/*"},
+                     {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"})}, DEV, None),
+    ("iam-no-admin-wildcard", rules.IAM_ROLE,
+     {"managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess", rules.UNKNOWN],
+      "inlinePolicies": [{"name": "ops", "policy": _doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})}]}, DEV, None),
     ("data-store-deletion-protection", rules.RDS_INSTANCE, {"deletionProtection": False, "skipFinalSnapshot": True}, DEV, False),
     ("data-store-deletion-protection", rules.RDS_INSTANCE, {"deletionProtection": True}, rules.StackContext.for_stack("prod-eu"), True),
     ("data-store-deletion-protection", rules.ELASTICACHE_REPLICATION_GROUP,
@@ -177,6 +196,23 @@ GOOD_RESOURCES = [
 def test_resource_rule_fires(rule_name, resource_type, props, ctx, protect, expected):
     found = rules.check_resource(RULES[rule_name], resource_type, props, ctx, protect)
     assert any(expected in message for message in found), found
+
+
+def test_role_reports_administrator_access_and_inline_admin_statements_together():
+    found = rules.check_resource(RULES["iam-no-admin-wildcard"], rules.IAM_ROLE, ADMIN_ROLE, DEV)
+    assert found == ["role attaches arn:aws:iam::aws:policy/AdministratorAccess",
+                     "inlinePolicies[0] (ops): statement 0 allows Action '*' on Resource '*'"]
+
+
+@pytest.mark.parametrize("rule", rules.RESOURCE_RULES, ids=[rule.name for rule in rules.RESOURCE_RULES])
+def test_every_resource_rule_takes_the_same_arguments(rule):
+    """The dispatcher passes (resource_type, props, ctx, protect) to every rule alike: none is special-cased."""
+    import inspect
+
+    parameters = list(inspect.signature(rule.check).parameters.values())
+    assert [p.name for p in parameters] == ["resource_type", "props", "ctx", "protect"]
+    assert parameters[-1].default is None
+    assert rule.check("no:such/type:Type", {}, DEV, True) == []
 
 
 @pytest.mark.parametrize("rule_name,resource_type,props,ctx,protect", GOOD_RESOURCES,
@@ -356,7 +392,7 @@ def test_pack_declares_every_rule_as_mandatory(dev_pack):
 @pytest.mark.parametrize("stack,target", STACKS, ids=STACK_IDS)
 def test_pack_passes_the_program(stack, target, dev_pack, prod_pack):
     stub = dev_pack if stack == "dev" else prod_pack
-    p = planned(stack, target)
+    p = planned(stack, target=target)
     diagnostics = []
     for r in p.resources:
         diagnostics += analyze(stub, r.type, r.inputs, r.protect, r.name)
@@ -376,9 +412,9 @@ def test_pack_reports_violations_as_mandatory(dev_pack, prod_pack):
 
 
 def test_pack_reports_stack_violations_on_the_bucket(dev_pack):
-    resources = [r for r in stack_view(planned("dev", "mwaa").resources) if r.type != rules.S3_ENCRYPTION]
+    resources = [r for r in stack_view(planned("dev", target="mwaa").resources) if r.type != rules.S3_ENCRYPTION]
     found = analyze_stack(dev_pack, resources)
-    bucket = planned("dev", "mwaa").one(rules.S3_BUCKET)
+    bucket = planned("dev", target="mwaa").one(rules.S3_BUCKET)
     assert [(d.policyName, d.urn) for d in found] == [("s3-bucket-controls", bucket.urn)]
 
 
