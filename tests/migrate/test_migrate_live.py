@@ -320,17 +320,30 @@ def test_bad_inputs_fail_with_one_line_and_leave_the_target_alone(cli, migrated,
 
 
 def test_no_secret_ever_reached_the_output(cli, migrated, tmp_path):
-    # The human-readable forms of every command, plus everything the tests above ran (cli.outputs keeps
-    # the stdout and stderr of each command of this session).
+    """The human-readable and JSON forms of every command, a refused URL with a password in it, and
+    (cli.outputs keeps the stdout and stderr of each command of this session) everything run before."""
+    before = len(cli.outputs)
+    assert before >= 3  # at least the export, dry run and import of the `migrated` fixture
     path = str(migrated["path"])
     for args in (["export", *cli.src(), "-o", str(tmp_path / "again.json")],
+                 ["export", *cli.src(), "-o", str(tmp_path / "again-json.json"), "--json"],
                  ["import", path, *cli.dst(), "--dry-run"],
                  ["import", path, *cli.dst(), "--overwrite"],
+                 ["import", path, *cli.dst(), "--dry-run", "--json"],
                  ["diff", path, *cli.dst()],
                  ["diff", *cli.src(), *cli.dst(), "--json"]):
         assert cli(*args).returncode == 0, cli.outputs[-1]
+    host = cli.source.url.split("://", 1)[1]
+    url_password = "url-Pa55-in-the-url-19"  # refused before it is sent, so it need not be the real one
+    refused = cli("export", "--source-url", f"http://{cli.source.user}:{url_password}@{host}",
+                  "-o", str(tmp_path / "refused.json"))
+    assert refused.returncode == 1 and "credentials in the URL are not accepted" in refused.stderr
+    own = cli.outputs[before:]
+    assert len(own) == 8 and all(o.strip() for o in own)  # every command printed something to check
     everything = "\n".join(cli.outputs)
-    leaked = sorted(s for s in SECRETS if s in everything)
+    # Not vacuous: the output talks about the items that carry the secrets.
+    assert "warehouse" in everything and "db_password" in everything
+    leaked = sorted(s for s in SECRETS | {url_password} if s in everything)
     assert leaked == []
     assert LARGE[:40] not in everything
 

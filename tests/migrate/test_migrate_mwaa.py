@@ -122,7 +122,8 @@ def test_export_from_mwaa_airflow2(mwaa, tmp_path, capsys):
         "default_pool": (128, "Default pool", False), "etl": (4, "ETL jobs", True)}
     assert {d["dag_id"]: d["is_paused"] for d in doc["dags"]} == {"daily_load": False, "weekly_report": True}
     summary = json.loads(stdout)
-    assert summary["kinds"]["connections"] == {"exported": 2, "hidden_secrets": ["aws_default", "warehouse"]}
+    assert summary["kinds"]["connections"] == {"exported": 2, "hidden_secrets": ["aws_default", "warehouse"],
+                                                  "contains_mask": []}
     assert "s3cr3t-var-value" not in stdout + stderr
 
 

@@ -9,15 +9,17 @@ import stat
 import pytest
 
 from tools.migrate import cli, model
+from tools.migrate.api import AirflowApi
 from tools.migrate.errors import MigrateError
 from tools.migrate.ops import diff, plan_import
 from tools.migrate.sensitive import (
     Scrubber,
     SensitiveNames,
-    extra_is_masked,
+    contains_mask,
+    looks_masked,
     secret_strings,
-    value_is_masked,
 )
+from tools.migrate.transport import Transport
 
 SENSITIVE = SensitiveNames()
 
@@ -44,18 +46,66 @@ def test_extra_sensitive_names():
     assert SensitiveNames(["pin"])("customer_pin")
 
 
-def test_masked_values_are_detected_wherever_the_mask_appears():
-    # By name (sensitive key, sensitive key inside JSON) and by value (a loaded password is replaced
-    # wherever it appears): any "***" means the API did not return the stored text.
-    assert value_is_masked("db_password", "***", SENSITIVE)
-    assert value_is_masked("config", json.dumps({"host": "h", "password": "***"}), SENSITIVE)
-    assert value_is_masked("dsn_text", "postgres://etl:***@db:5432/dwh", SENSITIVE)
-    assert not value_is_masked("db_password", "real-value", SENSITIVE)
-    assert not value_is_masked("config", json.dumps({"host": "h", "password": "pw"}), SENSITIVE)
-    assert not value_is_masked("rating", "**", SENSITIVE)
-    assert extra_is_masked(json.dumps({"token": "***", "region": "x"}), SENSITIVE)
-    assert not extra_is_masked(json.dumps({"token": "abc", "region": "eu"}), SENSITIVE)
-    assert not extra_is_masked(None, SENSITIVE)
+def test_masked_values_are_the_mask_itself_or_a_json_leaf_that_is_the_mask():
+    # The whole value, or (a JSON variable, a connection's extra) a whole leaf, is "***".
+    assert looks_masked("***")
+    assert looks_masked(json.dumps({"host": "h", "password": "***"}))
+    assert looks_masked(json.dumps({"token": "***", "region": "x"}))
+    assert looks_masked(json.dumps({"nested": {"list": ["a", "***"]}}))
+    assert looks_masked(json.dumps(["***"]))
+    assert not looks_masked("real-value")
+    assert not looks_masked(json.dumps({"host": "h", "password": "pw"}))
+    assert not looks_masked(json.dumps({"token": "abc", "region": "eu"}))
+    assert not looks_masked("**")
+    assert not looks_masked(None)
+    assert not looks_masked(json.dumps("***"))  # the JSON string '"***"' is text with quotes, not the mask
+
+
+@pytest.mark.parametrize("value", [
+    "a***b",
+    "***a",
+    " ***",
+    "****",
+    "postgres://etl:***@db:5432/dwh",
+    json.dumps({"pattern": "a***b", "stars": "****"}),
+    json.dumps({"note": "x ***"}),
+])
+def test_values_that_merely_contain_the_mask_are_real_values(value):
+    # Legitimate text with "***" in it is not hidden (with --allow-incomplete it would be lost);
+    # the export summary lists such values instead (contains_mask) so that a partial mask is noticed.
+    assert not looks_masked(value)
+    assert contains_mask(value)
+
+
+def test_masking_applies_to_what_the_api_reads():
+    class FakeV2(Transport):
+        api, airflow_version = "v2", "3.3.1"
+        ROWS = {
+            "/variables": [{"key": "masked", "value": "***"}, {"key": "stars", "value": "a***b"},
+                           {"key": "cfg", "value": json.dumps({"password": "***", "user": "u"})},
+                           {"key": "cfg_text", "value": json.dumps({"pattern": "x***y"})}],
+            "/connections": [
+                {"connection_id": "masked", "conn_type": "http", "password": "***", "extra": '{"token": "***"}'},
+                {"connection_id": "stars", "conn_type": "http", "password": "p***w", "extra": '{"glob": "a***"}'}],
+        }
+
+        def request(self, method, path, params=None, body=None):
+            rows = self.ROWS[path]
+            return 200, {path.strip("/"): rows, "total_entries": len(rows)}
+
+    api = AirflowApi(FakeV2(), SENSITIVE, Scrubber())
+    try:
+        variables = {v["key"]: v for v in api.read("variables")}
+        connections = {c["connection_id"]: c for c in api.read("connections")}
+    finally:
+        api.close()
+    assert variables["masked"]["hidden"] == ["value"] and variables["masked"]["value"] is None
+    assert variables["cfg"]["hidden"] == ["value"]
+    assert "hidden" not in variables["stars"] and variables["stars"]["value"] == "a***b"
+    assert "hidden" not in variables["cfg_text"]
+    assert connections["masked"]["hidden"] == ["extra", "password"]
+    assert "hidden" not in connections["stars"]
+    assert connections["stars"]["password"] == "p***w" and connections["stars"]["extra"] == '{"glob": "a***"}'
 
 
 def test_secret_strings_cover_passwords_sensitive_variables_and_extras():
@@ -207,3 +257,142 @@ def test_source_and_target_selection_errors(tmp_path, capsys):
     assert "--kinds takes a comma-separated subset" in capsys.readouterr().err
     assert cli.main(["export", "--source-url", "ftp://host", "-o", str(tmp_path / "o.json")]) == 1
     assert capsys.readouterr().err == "error: --source-url 'ftp://host' is not an http(s) URL\n"
+
+
+# --- bulk writes ------------------------------------------------------------------------------
+
+
+class BulkAnswer(Transport):
+    """A v2 target whose bulk PATCH answers 200 with a given ``create`` result."""
+
+    api, airflow_version = "v2", "3.3.1"
+
+    def __init__(self, create: dict):
+        self.create = create
+
+    def request(self, method, path, params=None, body=None):
+        assert method == "PATCH" and path == "/variables"
+        return 200, {"create": self.create}
+
+
+def bulk_write(create: dict, keys: list[str], secrets: tuple[str, ...] = ()) -> dict[str, tuple[bool, str | None]]:
+    scrub = Scrubber()
+    scrub.add(secrets)
+    api = AirflowApi(BulkAnswer(create), SENSITIVE, scrub)
+    try:
+        results = api.write("variables", [model.make_item("variables", {"key": k, "value": "v"}) for k in keys],
+                            overwrite=False)
+    finally:
+        api.close()
+    return {r.key: (r.ok, r.error) for r in results}
+
+
+def test_bulk_errors_are_attributed_to_the_keys_they_name():
+    # Airflow names keys as a Python set ({'a', 'b'}) or in backticks; each key gets its own error.
+    res = bulk_write({"success": ["ok"], "errors": [
+        {"error": "The variables with these keys: {'dup'} already exist.", "status_code": 409},
+        {"error": "The Variable with key: `bad` was not valid", "status_code": 422},
+    ]}, ["ok", "dup", "bad"])
+    assert res["ok"] == (True, None)
+    assert res["dup"] == (False, "The variables with these keys: {'dup'} already exist.")
+    assert res["bad"] == (False, "The Variable with key: `bad` was not valid")
+
+
+def test_bulk_errors_that_name_no_key_are_not_pinned_on_every_item():
+    res = bulk_write({"success": ["ok"], "errors": [{"error": "database is locked s3cret-1", "status_code": 500},
+                                                     {"error": "something else"}]},
+                     ["ok", "a", "b"], secrets=("s3cret-1",))
+    assert res["ok"] == (True, None)
+    expected = "not written (the batch had errors: database is locked ***)"
+    assert res["a"] == (False, expected) and res["b"] == (False, expected)
+
+
+def test_bulk_without_errors_reports_items_created_meanwhile():
+    res = bulk_write({"success": ["a"], "errors": []}, ["a", "b"])
+    assert res == {"a": (True, None), "b": (False, "already exists on the target (created meanwhile)")}
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--page-size", "--workers", "--write-workers", "--batch-size"])
+@pytest.mark.parametrize("value", ["0", "-3", "x"])
+def test_counts_must_be_positive_integers(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["export", "--source-url", "http://127.0.0.1:9", option, value, "-o", str(tmp_path / "o.json")])
+    assert exc.value.code == 2  # a bad command line, refused before anything is contacted
+    err = capsys.readouterr().err
+    assert f"argument {option}: " in err
+    assert not (tmp_path / "o.json").exists()
+    assert cli.build_parser().parse_args(["pause", option, "1"]) is not None
+
+
+@pytest.mark.parametrize("role, argv", [
+    ("source", ["export", "--source-url", "http://admin:s3cretPW@127.0.0.1:9", "-o", "{tmp}/o.json"]),
+    ("source", ["export", "--source-url", "https://admin:s3cretPW@airflow.example:8443/base", "-o", "{tmp}/o.json",
+                "--json"]),
+    ("source", ["export", "--source-url", "http://:s3cretPW@127.0.0.1:9", "-o", "{tmp}/o.json"]),
+    ("target", ["diff", "--source-url", "http://127.0.0.1:9", "--target-url", "http://admin:s3cretPW@127.0.0.1:9"]),
+    ("target", ["import", "{tmp}/missing.json", "--target-url", "http://admin:s3cretPW@127.0.0.1:9"]),
+    ("target", ["pause", "--target-url", "http://admin:s3cretPW@127.0.0.1:9", "--dry-run"]),
+])
+def test_credentials_in_a_url_are_refused_without_echoing_them(tmp_path, capsys, monkeypatch, role, argv):
+    sent = []
+    monkeypatch.setattr("requests.Session.request", lambda *a, **kw: sent.append(a) or pytest.fail("request sent"))
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert err == (f"error: --{role}-url: credentials in the URL are not accepted; "
+                   f"use --{role}-user and --{role}-password-env\n")
+    assert "s3cretPW" not in out + err and "admin" not in out + err
+    assert sent == []
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_credentials_in_a_url_are_refused_by_the_transport_too():
+    from tools.migrate.transport import HttpTransport
+
+    with pytest.raises(MigrateError) as exc:
+        HttpTransport("http://admin:s3cretPW@127.0.0.1:9", role="target")
+    assert "s3cretPW" not in str(exc.value) and "--target-url: credentials in the URL" in str(exc.value)
+
+
+def test_debug_traceback_is_scrubbed(tmp_path, capsys, monkeypatch):
+    # An unexpected error (a bug) whose message, and so its traceback, carries a secret from the file.
+    monkeypatch.setenv("MIGRATE_DEBUG", "1")
+    path = tmp_path / "in.json"
+    model.write_document(str(path), doc(connections=[model.make_item(
+        "connections", {"connection_id": "c", "conn_type": "http", "password": "tb-s3cret-pw"})]))
+
+    def boom(*a, **kw):
+        raise RuntimeError("bug near tb-s3cret-pw")
+
+    monkeypatch.setattr(cli, "HttpTransport", boom)
+    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert "Traceback" in err and "RuntimeError: bug near ***" in err
+    assert "error: internal error RuntimeError: bug near *** (set MIGRATE_DEBUG=1" in err
+    assert "tb-s3cret-pw" not in out + err
+
+
+def test_export_registers_what_the_source_revealed_with_the_scrubber(tmp_path, capsys, monkeypatch):
+    # Secrets read from the source stay out of later messages (here: a failure after the read).
+    class Source(Transport):
+        api, airflow_version, label = "v2", "3.3.1", "http://src"
+
+        def request(self, method, path, params=None, body=None):
+            rows = {"/variables": [{"key": "db_password", "value": "var-s3cret-77"}],
+                    "/connections": [{"connection_id": "c", "conn_type": "http", "password": "conn-s3cret-88"}],
+                    "/pools": [], "/dags": []}[path]
+            return 200, {path.strip("/"): rows, "total_entries": len(rows)}
+
+    def fail_write(path, doc, force=False):
+        raise MigrateError("cannot write: var-s3cret-77 conn-s3cret-88")
+
+    monkeypatch.setattr(cli, "HttpTransport", lambda *a, **kw: Source())
+    monkeypatch.setattr(cli, "write_document", fail_write)
+    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "-o", str(tmp_path / "o.json")])
+    out, err = capsys.readouterr()
+    assert rc == 1 and err == "error: cannot write: *** ***\n"

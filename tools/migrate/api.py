@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from .errors import ApiError, MigrateError, PathTooLong
 from .model import KEY, key_of, make_item
-from .sensitive import SensitiveNames, extra_is_masked, looks_masked, value_is_masked
+from .sensitive import SensitiveNames, looks_masked, secret_strings
 from .transport import Transport, _short
 
 COLLECTION = {"variables": "/variables", "connections": "/connections", "pools": "/pools", "dags": "/dags"}
@@ -27,6 +27,21 @@ ITEM_PATH = {"variables": "/variables/", "connections": "/connections/", "pools"
 
 def _q(key: str) -> str:
     return quote(key, safe="")
+
+
+def _error_text(error: dict) -> str:
+    return str(error.get("error", "")).strip()[:300] or "no detail"
+
+
+def _names_key(error: dict, key: str) -> bool:
+    """Whether a bulk error names ``key``: in a key field, or quoted in its message (Airflow writes
+    ``... these keys: {'a', 'b'} already exist`` and ``... `name` was not found``)."""
+    for field in ("key", "keys", "entity", "entities"):
+        named = error.get(field)
+        if named == key or (isinstance(named, list) and key in named):
+            return True
+    text = str(error.get("error", ""))
+    return any(q in text for q in (repr(key), f"'{key}'", f'"{key}"', f"`{key}`"))
 
 
 class ItemResult:
@@ -122,15 +137,19 @@ class AirflowApi:
     def read(self, kind: str) -> list[dict]:
         started = time.monotonic()
         try:
-            return getattr(self, f"read_{kind}")()
+            items = getattr(self, f"read_{kind}")()
         finally:
             self._timed(f"read {kind}", started)
+        # What this side revealed is kept out of every later message (server errors, tracebacks).
+        if hasattr(self.scrub, "add"):
+            self.scrub.add(secret_strings({kind: items}, self.is_sensitive))
+        return items
 
     def read_variables(self) -> list[dict]:
         out = []
         for r in self.list_all("variables"):
             value = r.get("value")
-            hidden = ["value"] if value_is_masked(r["key"], value, self.is_sensitive) else []
+            hidden = ["value"] if looks_masked(value) else []
             out.append(make_item("variables", {**r, "value": value}, hidden))
         return out
 
@@ -156,7 +175,7 @@ class AirflowApi:
                 hidden.append("password")
             elif looks_masked(r.get("password")):
                 hidden.append("password")
-            if r.get("_extra_hidden") or extra_is_masked(r.get("extra"), self.is_sensitive):
+            if r.get("_extra_hidden") or looks_masked(r.get("extra")):
                 hidden.append("extra")
             out.append(make_item("connections", r, hidden))
         return out
@@ -224,13 +243,18 @@ class AirflowApi:
             raise self._fail("PATCH", COLLECTION[kind], status, data)
         create = data.get("create") or {}
         success = set(map(str, create.get("success") or []))
-        errors = create.get("errors") or []
+        errors = [e if isinstance(e, dict) else {"error": e} for e in (create.get("errors") or [])]
         results = []
         for k in keys:
             if k in success:
                 results.append(ItemResult(k, True))
             elif errors:
-                results.append(ItemResult(k, False, self.scrub(str(errors[0].get("error", ""))[:300])))
+                named = [e for e in errors if _names_key(e, k)]
+                if named:
+                    msg = "; ".join(_error_text(e) for e in named)
+                else:  # the batch failed in part, and no error says which item: do not guess
+                    msg = f"not written (the batch had errors: {_error_text(errors[0])})"
+                results.append(ItemResult(k, False, self.scrub(msg[:300])))
             else:
                 # "skip" leaves an item that appeared on the target meanwhile: not written by us.
                 results.append(ItemResult(k, False, "already exists on the target (created meanwhile)"))

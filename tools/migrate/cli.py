@@ -21,13 +21,23 @@ from .api import AirflowApi
 from .errors import MigrateError
 from .model import KINDS, read_document, write_document
 from .sensitive import Scrubber, SensitiveNames, secret_strings
-from .transport import HttpTransport, MwaaTransport
+from .transport import HttpTransport, MwaaTransport, check_url
 
 EXIT_OK, EXIT_ERROR, EXIT_ATTENTION = 0, 1, 3
 LIST_LIMIT = 20  # keys shown per category in the human summary (--json shows them all)
 
 
 # --- command line ---------------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {value})")
+    return value
 
 
 def _endpoint_args(p: argparse.ArgumentParser, role: str, required: bool) -> None:
@@ -49,11 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--kinds", default=",".join(KINDS),
                         help="comma-separated subset of: %(default)s")
     common.add_argument("--region", help="AWS region for --source-mwaa/--target-mwaa when not given per side")
-    common.add_argument("--workers", type=int, default=8, help="parallel requests (default 8; MWAA: at most 4)")
-    common.add_argument("--page-size", type=int, default=None,
+    common.add_argument("--workers", type=positive_int, default=8, help="parallel requests (default 8; MWAA: at most 4)")
+    common.add_argument("--page-size", type=positive_int, default=None,
                         help="items per page when reading (the server caps it at its [api] maximum_page_limit; default 1000)")
-    common.add_argument("--batch-size", type=int, default=500, help="items per bulk write (Airflow 3; default 500)")
-    common.add_argument("--write-workers", type=int, default=1,
+    common.add_argument("--batch-size", type=positive_int, default=500, help="items per bulk write (Airflow 3; default 500)")
+    common.add_argument("--write-workers", type=positive_int, default=1,
                         help="bulk write requests in flight (Airflow 3; default 1: SQLite and small DBs serialise writes)")
     common.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP request (default 120)")
     common.add_argument("--sensitive-names", default="",
@@ -124,11 +134,20 @@ def _describe(args, role: str) -> dict:
     return {"kind": "url", "url": urlunsplit((parts.scheme, netloc, parts.path, "", ""))}
 
 
-def connect(args, role: str, scrub) -> AirflowApi:
+def check_urls(args) -> None:
+    """Both URLs are checked before anything is read or sent (a password in one must not be echoed)."""
+    for role in ("source", "target"):
+        url = getattr(args, f"{role}_url", None)
+        if url:
+            check_url(url, f"--{role}-url")
+
+
+def connect(args, role: str, scrub: Scrubber) -> AirflowApi:
     url, mwaa = getattr(args, f"{role}_url"), getattr(args, f"{role}_mwaa")
     if bool(url) == bool(mwaa):
         raise MigrateError(f"give exactly one of --{role}-url and --{role}-mwaa")
-    if min(args.workers, args.batch_size, args.write_workers, args.page_size or 1) < 1:
+    if min(args.workers, args.batch_size, args.write_workers) < 1 or (args.page_size is not None
+                                                                     and args.page_size < 1):
         raise MigrateError("--workers, --write-workers, --batch-size and --page-size must be positive")
     if mwaa:
         transport = MwaaTransport(mwaa, region=getattr(args, f"{role}_region") or args.region,
@@ -214,6 +233,8 @@ def cmd_export(args, out: Out, scrub: Scrubber) -> int:
               [[k, v["exported"], len(v["hidden_secrets"])] for k, v in summary["kinds"].items()])
     for kind, v in summary["kinds"].items():
         out.keys(f"{kind} with a secret the source did not reveal", v["hidden_secrets"])
+        out.keys(f"{kind} exported as read, though they contain *** (check that the source did not mask part "
+                 f"of them)", v.get("contains_mask", []))
     if any(v["hidden_secrets"] for v in summary["kinds"].values()):
         out.line("Note: the source hid some secrets (Airflow 2.x never returns connection passwords; Airflow 3 masks "
                  "them unless [core] hide_sensitive_var_conn_fields is False and [logging] min_length_masked_secret "
@@ -348,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Out(args.json)
     scrub = Scrubber()
     try:
+        check_urls(args)
         return COMMANDS[args.command](args, out, scrub)
     except MigrateError as exc:
         print(f"error: {scrub(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
@@ -357,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: one scrubbed line; the traceback only on request
         if os.environ.get("MIGRATE_DEBUG"):
-            traceback.print_exc()
+            sys.stderr.write(scrub(traceback.format_exc()))
         first = scrub(str(exc)).splitlines()[0][:300] if str(exc) else ""
         print(f"error: internal error {type(exc).__name__}: {first} (set MIGRATE_DEBUG=1 for a traceback)",
               file=sys.stderr)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .api import AirflowApi
 from .model import KINDS, compare, hidden_of, key_of, new_document
+from .sensitive import contains_mask
 
 
 def read_state(api: AirflowApi, kinds: list[str]) -> dict[str, list[dict]]:
@@ -32,7 +33,10 @@ def export(api: AirflowApi, kinds: list[str], source_desc: dict) -> tuple[dict, 
     }
     for kind in kinds:
         hidden = sorted(key_of(kind, it) for it in data[kind] if hidden_of(it))
-        summary["kinds"][kind] = {"exported": len(data[kind]), "hidden_secrets": hidden}
+        # Not masked as a whole, yet "***" inside: real text, or a secret Airflow masked by value.
+        partial = sorted(key_of(kind, it) for it in data[kind]
+                         if any(contains_mask(v) for f, v in it.items() if f != "hidden"))
+        summary["kinds"][kind] = {"exported": len(data[kind]), "hidden_secrets": hidden, "contains_mask": partial}
     summary["timings"] = dict(api.timings)
     return doc, summary
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,24 +67,38 @@ def parse_json(text: Any) -> tuple[bool, Any]:
         return False, None
 
 
+def _has_mask_leaf(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_mask_leaf(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_mask_leaf(v) for v in value)
+    return value == MASK
+
+
 def looks_masked(value: Any) -> bool:
-    """Whether a value the API returned carries Airflow's mask anywhere.
+    """Whether a value the API returned is Airflow's mask: the text is exactly ``***``, or it is a JSON
+    object or array (a connection's extra, a JSON variable) one of whose leaf values is exactly ``***``.
 
-    Airflow hides values in two ways: by *name* (a sensitive variable key, a sensitive key inside a JSON
-    value or a connection's extra, every connection password) and by *value*: each connection password
-    an API server process has loaded (>= ``[logging] min_length_masked_secret`` characters) is replaced by
-    ``***`` wherever it appears, in any field. So any ``***`` means the text may not be the stored one.
+    Airflow masks by *name* (a sensitive variable key, a sensitive key inside a JSON value or a
+    connection's extra, every connection password): the whole value or the whole leaf becomes ``***``.
+    Text that merely contains ``***`` (``"a***b"``) is taken as it is: it may be a real value. (Airflow
+    also masks by *value*, replacing a loaded secret wherever it appears; such a partial mask cannot be
+    told from real text, which is why the runbook raises ``[logging] min_length_masked_secret`` on the
+    source for the export. The export summary lists values that contain ``***``, see ``contains_mask``.)
     """
-    return isinstance(value, str) and MASK in value
+    if not isinstance(value, str):
+        return False
+    if value == MASK:
+        return True
+    if MASK not in value:
+        return False
+    ok, decoded = parse_json(value)
+    return ok and isinstance(decoded, (dict, list)) and _has_mask_leaf(decoded)
 
 
-def value_is_masked(key: str, value: Any, is_sensitive: SensitiveNames) -> bool:
-    """A variable value as the API returned it (``key`` and ``is_sensitive`` kept for the call sites)."""
-    return looks_masked(value)
-
-
-def extra_is_masked(extra: Any, is_sensitive: SensitiveNames) -> bool:
-    return looks_masked(extra)
+def contains_mask(value: Any) -> bool:
+    """Text that contains ``***`` without being masked (see :func:`looks_masked`): worth a look."""
+    return isinstance(value, str) and MASK in value and not looks_masked(value)
 
 
 def _secret_leaves(value: Any, name: str | None, is_sensitive: SensitiveNames, out: set[str], inside: bool):
@@ -124,11 +139,15 @@ class Scrubber:
 
     def __init__(self) -> None:
         self._secrets: list[str] = []
+        self._lock = threading.Lock()  # kinds are read (and their secrets added) in parallel
 
-    def add(self, secrets: Iterable[str]) -> None:
-        merged = set(self._secrets) | {s for s in secrets if isinstance(s, str) and len(s) >= 1}
-        # Longest first, so that a secret containing another one is replaced whole.
-        self._secrets = sorted(merged, key=len, reverse=True)
+    def add(self, secrets: Iterable[str | None]) -> None:
+        new = {s for s in secrets if isinstance(s, str) and s and s != MASK}
+        with self._lock:
+            if new <= set(self._secrets):
+                return
+            # Longest first, so that a secret containing another one is replaced whole.
+            self._secrets = sorted(set(self._secrets) | new, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for s in self._secrets:

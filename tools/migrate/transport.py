@@ -1,7 +1,8 @@
 """How requests reach an Airflow: its REST API over HTTP, or Amazon MWAA's InvokeRestApi.
 
 Both give ``request(method, path, params, body) -> (status, decoded JSON)`` with ``path`` relative to
-the API root (``/variables``), and ``version()`` for the Airflow version the server reports.
+the API root (``/variables``), and set ``airflow_version`` (the version the server reports, checked
+when the transport is created) and ``api`` (``"v1"`` or ``"v2"``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from urllib.parse import urlsplit
 
 from .errors import ApiError, MigrateError, PathTooLong
 
-#: Airflow versions whose API this tool speaks: 2.x serves /api/v1, 3.x /api/v2.
-SUPPORTED = ((2, 9), (3, 99))
+#: The oldest Airflow (major, minor) whose API this tool speaks: 2.x serves /api/v1, 3.x /api/v2.
+#: Every 2.x from there and every 3.x are supported; 4.x and later are refused.
+MIN_SUPPORTED = (2, 9)
 
 #: MWAA's InvokeRestApi limits (service model and user guide): path length, response payload.
 MWAA_MAX_PATH = 64
@@ -43,11 +45,26 @@ def check_supported(version: str, where: str) -> tuple[int, int, int]:
         v = parse_version(version)
     except ValueError:
         raise MigrateError(f"{where} reports an unreadable Airflow version {version!r}") from None
-    if v[:2] < SUPPORTED[0] or v[0] >= 4:
+    if v[:2] < MIN_SUPPORTED or v[0] >= 4:
         raise MigrateError(
             f"{where} runs Airflow {version}, which this tool does not support (it handles 2.9 to 3.x)"
         )
     return v
+
+
+def check_url(url: str, flag: str) -> None:
+    """Refuse what ``HttpTransport`` cannot use, before any request and without echoing a password."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        role = flag.removeprefix("--").removesuffix("-url")
+        raise MigrateError(f"{flag}: credentials in the URL are not accepted; "
+                           f"use --{role}-user and --{role}-password-env")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise MigrateError(f"{flag} {url!r} is not an http(s) URL")
+    try:
+        parts.port
+    except ValueError:
+        raise MigrateError(f"{flag} {url!r} has an invalid port") from None
 
 
 class Transport:
@@ -103,9 +120,7 @@ class HttpTransport(Transport):
         import requests
         from requests.adapters import HTTPAdapter
 
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise MigrateError(f"--{role}-url {url!r} is not an http(s) URL")
+        check_url(url, f"--{role}-url")
         self.base = url.rstrip("/")
         self.label = self.base
         self.role = role
