@@ -6,13 +6,14 @@ the program still runs for real under the mocks, but each config is planned once
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 
 import tools.compare.core as core
 from tests.conftest import planned
-from tests.test_costs import PINNED, pinned_plans, tiny_table
+from tests.test_costs import AS_OF, PINNED, pinned_plans, tiny_table
 from tools.compare import cli
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare, target_overrides
@@ -53,7 +54,7 @@ def test_break_even_found_where_it_exists():
     # MWAA(p) = 124.05 + 73 x (ceil(p / 5) - 1)      [mw1.small 5 tasks/worker, extra worker 730 h x 0.1]
     # EKS(p)  = 151.33 + 41.5 x max(1, ceil(p / 10)) [node 730 h x 0.05 + disk 50 GB x 0.1]
     # p 1-5: 124.05 vs 192.83 (MWAA); p 6-10: 197.05 vs 192.83 (EKS); p 11-15: 270.05 vs 234.33; ... EKS stays cheaper.
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS)).break_even
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS), as_of=AS_OF).break_even
     assert result.verdict == "eks-cheaper-from"
     assert result.eks_cheaper_from == {"peakConcurrentTasks": 6.0, "averageConcurrentTasks": 6.0, "scale": 0.6,
                                        "mwaa": 197.05, "eks": 192.83}
@@ -66,7 +67,8 @@ def test_break_even_found_where_it_exists():
 
 def test_break_even_never_when_eks_nodes_cost_more_than_mwaa_workers():
     # A t3.large at $1/h: EKS(p) >= 151.33 + 735 = 886.33 while MWAA(30) = 124.05 + 73 x 5 = 489.05.
-    result = compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": 1.0}), Assumptions(SIMPLE_EKS)).break_even
+    result = compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": 1.0}), Assumptions(SIMPLE_EKS),
+                     as_of=AS_OF).break_even
     assert result.verdict == "never"
     assert result.eks_cheaper_from is None
     assert result.crossings == []
@@ -76,7 +78,7 @@ def test_break_even_never_when_eks_nodes_cost_more_than_mwaa_workers():
 def test_break_even_always_when_the_mwaa_environment_dominates():
     # mw1.small at $10/h: MWAA >= 7,351 a month, EKS at 30 tasks 151.33 + 3 x 41.5 = 275.83.
     result = compare("dev", pinned_plans(), tiny_table(**{"mwaa.environment.mw1.small": 10}),
-                     Assumptions(SIMPLE_EKS)).break_even
+                     Assumptions(SIMPLE_EKS), as_of=AS_OF).break_even
     assert result.verdict == "eks-always-cheaper"
     assert result.eks_cheaper_from["peakConcurrentTasks"] == 1
 
@@ -85,7 +87,7 @@ def test_scan_stops_where_the_price_table_cannot_price_a_class_that_would_hold_t
     # mw1.small holds 125 tasks; mw1.medium and up have no prices in the tiny table.
     result = compare("dev", pinned_plans(workload={"averageConcurrentTasks": 50, "peakConcurrentTasks": 50,
                                                   "peakHoursPerDay": 24}),
-                     tiny_table(), Assumptions(SIMPLE_EKS)).break_even
+                     tiny_table(), Assumptions(SIMPLE_EKS), as_of=AS_OF).break_even
     assert result.scanned_to == 125
     assert any("the scan stops at 125 peak tasks" in note for note in result.notes)
     assert result.rows[-1]["cheaper"] == "unknown" and result.rows[-1]["mwaa"] is None
@@ -98,8 +100,9 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
     code, out, err = run_cli(capsys, "--stack", "dev", "--json", "--no-plot")
     assert code == 0, err
     data = json.loads(out)  # stdout is nothing but the JSON document
-    assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "targets", "breakEven",
+    assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "asOf", "targets", "breakEven",
                          "assumptions", "notes"}
+    assert data["asOf"] == datetime.date.today().isoformat()  # the pricing date defaults to today
     assert (data["stack"], data["region"], data["currency"]) == ("dev", "us-east-1", "USD")
     assert set(data["targets"]) == {"mwaa", "eks"}
     for target in data["targets"].values():
@@ -138,7 +141,7 @@ def test_terminal_output_shows_both_targets_side_by_side(capsys, cached_planner,
 
 
 def test_plot_is_written_as_a_png(tmp_path):
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS))
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS), as_of=AS_OF)
     path = write_plot(result.break_even, tmp_path / "nested" / "break-even.png", "dev", "us-east-1")
     data = path.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
@@ -185,6 +188,55 @@ def test_unknown_stack_and_bad_assumptions_are_clean_errors(capsys):
     assert code == 2 and err.strip() == "error: --assume taskVcpu='lots': not a number"
     with pytest.raises(CompareError, match="nodeAllocatableCpu = 1.5 is out of range"):
         Assumptions({"nodeAllocatableCpu": 1.5})
+
+
+def test_bad_assumption_values_are_one_clean_line_naming_key_value_and_what_is_allowed(capsys, cached_planner):
+    cases = {
+        ("--assume", "maxScale=nan"): "assumption maxScale = nan is not a finite number; allowed: 1 to 1000",
+        ("--max-scale", "inf"): "assumption maxScale = inf is not a finite number; allowed: 1 to 1000",
+        ("--assume", "maxScale=1e9"): "assumption maxScale = 1e+09 is out of range; allowed: 1 to 1000",
+        ("--max-scale", "1001"): "assumption maxScale = 1001 is out of range; allowed: 1 to 1000",
+        ("--max-scale", "0.5"): "assumption maxScale = 0.5 is out of range; allowed: 1 to 1000",
+        ("--assume", "taskVcpu=inf"): "assumption taskVcpu = inf is not a finite number; allowed: a finite number >= 0",
+        ("--assume", "natDataGbPerMonth=-5"): "assumption natDataGbPerMonth = -5 is negative; allowed: a finite number >= 0",
+        ("--assume", "nodeAllocatableCpu=nan"):
+            "assumption nodeAllocatableCpu = nan is not a finite number; allowed: above 0 and at most 1",
+    }
+    for args, message in cases.items():
+        code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot", *args)
+        assert (code, out, err.strip()) == (2, "", f"error: {message}"), args
+    assert cached_planner == []  # all refused before planning
+    assert Assumptions({"maxScale": 1000})["maxScale"] == 1000  # the cap itself is allowed
+    with pytest.raises(CompareError, match=r"^assumption s3StorageGb = -inf is not a finite number"):
+        Assumptions.parse(["s3StorageGb=-inf"])
+
+
+def test_as_of_picks_standard_or_extended_support_for_the_control_plane(capsys, cached_planner):
+    # dev runs Kubernetes 1.35: standard support until 2027-03-27. prices.json: eks.cluster $0.10/h,
+    # eks.clusterExtended $0.60/h -> 730 x 0.10 = 73.00 on the last day, 730 x 0.60 = 438.00 the day after.
+    items = {}
+    for day in ("2027-03-27", "2027-03-28"):
+        code, out, err = run_cli(capsys, "--stack", "dev", "--json", "--no-plot", "--as-of", day)
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["asOf"] == day
+        items[day] = next(i for i in data["targets"]["eks"]["cost"]["items"] if i["id"] == "target.eks.controlPlane")
+    assert (items["2027-03-27"]["priceKey"], items["2027-03-27"]["monthly"]) == ("eks.cluster", 73.0)
+    assert items["2027-03-27"]["label"] == "EKS control plane: standard support (until 2027-03-27)"
+    assert (items["2027-03-28"]["priceKey"], items["2027-03-28"]["monthly"]) == ("eks.clusterExtended", 438.0)
+    assert items["2027-03-28"]["label"] == "EKS control plane: extended support (standard ended 2027-03-27)"
+    code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot", "--as-of", "2027-03-28")
+    assert code == 0, err
+    assert "EKS control plane: extended support (standard ended 2027-03-27)" in out
+    assert "priced as of 2027-03-28" in out
+
+
+def test_a_bad_as_of_date_is_one_clean_line(capsys, cached_planner):
+    for text in ("2026-13-01", "26-11-2026", "20261126", "tomorrow"):
+        code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot", "--as-of", text)
+        assert (code, out) == (2, "")
+        assert err.strip() == f"error: --as-of {text!r} is not a date; allowed: YYYY-MM-DD, e.g. 2026-11-26"
+    assert cached_planner == []
 
 
 def test_only_the_target_changes_between_the_two_plans(monkeypatch):

@@ -10,20 +10,27 @@ Two kinds of checks:
 from __future__ import annotations
 
 import copy
+import dataclasses
+import datetime
 import math
 
 import pytest
 
+from components.settings import EKS_KUBERNETES_VERSIONS
 from tests.conftest import planned
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare
-from tools.compare.costs import declared_cost, total
+from tools.compare.costs import SHARED_UNPRICED_NOTE, declared_cost, total, unpriced_notes
 from tools.compare.declared import (CeleryWorkers, Declared, MwaaEnvironment, NodeGroup, Platform, declared,
                                     resource_summary)
-from tools.compare.prices import PriceError, PriceTable
+from tools.compare.eks_support import STANDARD_SUPPORT_END
+from tools.compare.prices import CompareError, PriceError, PriceTable
 from tools.compare.workload import EksModel, MwaaModel, Profile
 
 HOURS = 730
+# The pricing date of every figure below: Kubernetes 1.34 (PINNED) and 1.35 are both in EKS standard support then
+# (1.34 until 2026-12-02, 1.35 until 2027-03-27), so the control plane is 730 h x eks.cluster.
+AS_OF = datetime.date(2026, 11, 26)
 
 
 def _entry(price: float, unit: str = "hour") -> dict:
@@ -35,7 +42,7 @@ TINY_PRICES = {
     "s3.standardGbMonth": 0.02, "logs.ingestGb": 0.5, "logs.storageGbMonth": 0.03,
     "mwaa.environment.mw1.micro": 0.05, "mwaa.environment.mw1.small": 0.1, "mwaa.worker.mw1.small": 0.1,
     "mwaa.metadbStorage": 0.1,
-    "eks.cluster": 0.1, "ec2.t3.large": 0.05, "ec2.m6i.large": 0.1, "ec2.m6i.xlarge": 0.2, "ebs.gp3": 0.1,
+    "eks.cluster": 0.1, "eks.clusterExtended": 0.6, "ec2.t3.large": 0.05, "ec2.m6i.large": 0.1, "ec2.m6i.xlarge": 0.2, "ebs.gp3": 0.1,
     "elasticache.redis.cache.t4g.micro": 0.02, "elasticache.valkeyFactor": 0.8,
     "rds.postgres.db.t4g.micro": 0.02, "rds.gp3Storage": 0.1, "rds.multiAzMultiplier": 2,
 }
@@ -86,7 +93,7 @@ def by_id(items) -> dict:
 
 
 def test_declared_totals_on_the_tiny_price_table_match_the_hand_computed_literals():
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions())
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
     # Shared: NAT 730 h x 0.05 = 36.50; NAT data 20 GB x 0.1 = 2.00; 1 EIP 730 h x 0.01 = 7.30; S3 gateway endpoint 0;
     # 1 KMS key 1.00; 1 secret 0.50; S3 5 GB x 0.02 = 0.10                                          -> 47.40
     # MWAA: environment 730 x 0.1 = 73.00 (min 1 worker, 2 schedulers, 2 web servers: all included); metadata 10 GB x 0.1
@@ -100,7 +107,7 @@ def test_declared_totals_on_the_tiny_price_table_match_the_hand_computed_literal
 
 
 def test_each_item_comes_from_the_declared_quantities():
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions())
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
     mwaa, eks = by_id(result.targets["mwaa"].items), by_id(result.targets["eks"].items)
     assert (mwaa["shared.nat.hours"].quantity, mwaa["shared.nat.hours"].monthly) == (730, pytest.approx(36.5))
     assert (mwaa["shared.publicIpv4"].quantity, mwaa["shared.publicIpv4"].price_key) == (730, "publicIpv4.hour")
@@ -115,7 +122,7 @@ def test_each_item_comes_from_the_declared_quantities():
 
 def test_per_az_nat_doubles_nat_hours_and_public_ips():
     result = compare("dev", pinned_plans(network={"vpcCidr": "10.20.0.0/16", "natGateways": "perAz"}), tiny_table(),
-                     Assumptions())
+                     Assumptions(), as_of=AS_OF)
     items = by_id(result.targets["mwaa"].items)
     assert items["shared.nat.hours"].monthly == pytest.approx(2 * 730 * 0.05)  # 73.00
     assert items["shared.publicIpv4"].monthly == pytest.approx(2 * 730 * 0.01)  # 14.60
@@ -123,8 +130,9 @@ def test_per_az_nat_doubles_nat_hours_and_public_ips():
 
 
 def test_assumptions_move_only_their_items():
-    base = compare("dev", pinned_plans(), tiny_table(), Assumptions())
-    more = compare("dev", pinned_plans(), tiny_table(), Assumptions({"natDataGbPerMonth": 120, "mwaaMetadbGb": 30}))
+    base = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
+    more = compare("dev", pinned_plans(), tiny_table(), Assumptions({"natDataGbPerMonth": 120, "mwaaMetadbGb": 30}),
+                   as_of=AS_OF)
     # +100 GB x 0.1 NAT on both; +20 GB x 0.1 metadata on MWAA only
     assert more.targets["mwaa"].total - base.targets["mwaa"].total == pytest.approx(10 + 2)
     assert more.targets["eks"].total - base.targets["eks"].total == pytest.approx(10)
@@ -142,7 +150,7 @@ REAL_OVERRIDES = {
 def test_real_price_file_mwaa_items_are_the_arithmetic_of_its_entries():
     table = PriceTable.load()
     price = table.region("us-east-1")
-    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions())
+    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions(), as_of=AS_OF)
     items = by_id(result.targets["mwaa"].items)
     assert items["target.mwaa.environment"].monthly == pytest.approx(730 * price("mwaa.environment.mw1.small"))
     # minWorkers 3: 2 above the included one, always on
@@ -161,7 +169,7 @@ def test_real_price_file_mwaa_items_are_the_arithmetic_of_its_entries():
 def test_real_price_file_eks_items_are_the_arithmetic_of_its_entries():
     table = PriceTable.load()
     price = table.region("us-east-1")
-    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions())
+    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions(), as_of=AS_OF)
     items = by_id(result.targets["eks"].items)
     multi_az = price("rds.multiAzMultiplier")
     assert items["target.eks.controlPlane"].monthly == pytest.approx(730 * price("eks.cluster"))
@@ -179,7 +187,7 @@ def test_quantities_come_from_the_planned_inputs_not_from_config():
     environment.inputs.update(environmentClass="mw1.medium", minWorkers=4)
     decl = declared(plan, "mwaa")
     assert (decl.mwaa[0].environment_class, decl.mwaa[0].min_workers) == ("mw1.medium", 4)
-    items = by_id(declared_cost(decl, PriceTable.load(), Assumptions()))
+    items = by_id(declared_cost(decl, PriceTable.load(), Assumptions(), as_of=AS_OF))
     assert items["target.mwaa.environment"].price_key == "mwaa.environment.mw1.medium"
     assert items["target.mwaa.workers"].quantity == 3 * 730
 
@@ -200,14 +208,15 @@ def test_shared_and_target_resources_are_split_by_component():
 
 def _decl(mwaa=(), node_groups=(), concurrency=16) -> Declared:
     return Declared(target="x", region="us-east-1", platform={"shared": Platform(), "target": Platform()}, mwaa=tuple(mwaa),
-                    eks_clusters=1 if node_groups else 0, node_groups=tuple(node_groups),
+                    eks_clusters=1 if node_groups else 0, kubernetes_version="1.35" if node_groups else None,
+                    node_groups=tuple(node_groups),
                     workers=CeleryWorkers(concurrency=concurrency, min_replicas=1, max_replicas=10, found=True))
 
 
 def test_mwaa_model_picks_the_cheapest_class_that_holds_the_peak():
     table = tiny_table()
     decl = _decl(mwaa=[MwaaEnvironment("env", "mw1.micro", 1, 1, 1, 1, 1)])
-    model = MwaaModel(decl, declared_cost(decl, table, Assumptions()), table)
+    model = MwaaModel(decl, declared_cost(decl, table, Assumptions(), as_of=AS_OF), table)
     # micro holds 3 tasks: 730 x 0.05 = 36.50 + metadata 1.00 + logs 2.65
     point = model.point(Profile(2, 3, 4, HOURS))
     assert (point.environment_class, point.monthly) == ("mw1.micro", pytest.approx(40.15))
@@ -224,7 +233,7 @@ def test_eks_model_turns_tasks_into_nodes_with_the_stated_assumptions():
     table = tiny_table()
     group = NodeGroup("airflow", ("t3.large",), "ON_DEMAND", min_size=1, desired_size=2, max_size=3, disk_gb=50)
     decl = _decl(node_groups=[group])
-    model = EksModel(decl, declared_cost(decl, table, Assumptions()), table, Assumptions())
+    model = EksModel(decl, declared_cost(decl, table, Assumptions(), as_of=AS_OF), table, Assumptions())
     # t3.large: 2 vCPU x 0.9 = 1.8, 8 GiB x 0.85 = 6.8 per node.
     # 4 tasks: 1 worker pod; vCPU 2 + 0.1 + 4 x 0.2 = 2.9 -> 2 nodes; memory 4 + 0.5 + 1.6 = 6.1 -> 1 node
     assert model.nodes(4) == 2
@@ -243,7 +252,7 @@ def test_eks_model_scales_the_group_with_the_largest_max_size_only():
     system = NodeGroup("system", ("m6i.large",), "ON_DEMAND", 2, 2, 3, 50)
     workers = NodeGroup("workers", ("m6i.xlarge",), "ON_DEMAND", 1, 2, 10, 50)
     decl = _decl(node_groups=[system, workers])
-    model = EksModel(decl, declared_cost(decl, table, Assumptions()), table, Assumptions())
+    model = EksModel(decl, declared_cost(decl, table, Assumptions(), as_of=AS_OF), table, Assumptions())
     assert model.scaling.name == "workers"
     # system gives 2 x 1.8 = 3.6 vCPU and 2 x 6.8 = 13.6 GiB. 30 tasks: 2 pods; vCPU 2 + 0.2 + 6 = 8.2 - 3.6 = 4.6
     # over 3.6 per m6i.xlarge -> 2; memory 4 + 1 + 12 = 17 - 13.6 = 3.4 over 13.6 -> 1
@@ -268,7 +277,7 @@ def test_a_missing_price_is_an_error_naming_the_key_region_and_what_exists():
 
 def test_a_declared_size_the_table_lacks_stops_the_costing():
     with pytest.raises(PriceError, match=r"'ec2\.t3\.large' for region us-east-1 .*available ec2\.\*: m6i\.large, m6i\.xlarge"):
-        compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": None}), Assumptions())
+        compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": None}), Assumptions(), as_of=AS_OF)
 
 
 def test_an_unknown_region_lists_the_regions_with_prices():
@@ -276,3 +285,96 @@ def test_an_unknown_region_lists_the_regions_with_prices():
         PriceTable.load().region("ap-south-1")
     assert str(caught.value) == ("no prices for region 'ap-south-1' in tools/pricing/prices.json; regions with prices: "
                                  "eu-central-1, eu-west-1, us-east-1, us-east-2, us-west-2")
+
+
+# ---------------------------------------------------------------------------------------------- EKS support dates
+
+
+def test_control_plane_is_priced_at_the_standard_rate_up_to_the_end_of_standard_support():
+    # PINNED runs Kubernetes 1.34, in standard support until 2026-12-02 (its last day): 730 h x 0.10 = 73.00
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=datetime.date(2026, 12, 2))
+    item = by_id(result.targets["eks"].items)["target.eks.controlPlane"]
+    assert (item.price_key, item.unit_price, item.quantity) == ("eks.cluster", 0.1, 730)
+    assert item.monthly == pytest.approx(73.00)
+    assert item.label == "EKS control plane: standard support (until 2026-12-02)"
+    assert result.targets["eks"].total == pytest.approx(234.33)  # the literal of the first test above
+
+
+def test_control_plane_is_priced_at_the_extended_rate_after_the_end_of_standard_support():
+    # the day after: extended support, 730 h x 0.60 = 438.00, i.e. 365.00 more than standard (234.33 -> 599.33)
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=datetime.date(2026, 12, 3))
+    item = by_id(result.targets["eks"].items)["target.eks.controlPlane"]
+    assert (item.price_key, item.unit_price, item.quantity) == ("eks.clusterExtended", 0.6, 730)
+    assert item.monthly == pytest.approx(438.00)
+    assert item.label == "EKS control plane: extended support (standard ended 2026-12-02)"
+    assert result.targets["eks"].total == pytest.approx(599.33)
+    assert result.targets["mwaa"].total == pytest.approx(124.05)  # MWAA has no control plane: unchanged
+    # the break-even's fixed EKS part carries the extended rate: 599.33 minus the scaling group's nodes
+    # (2 x 730 x 0.05 = 73.00) and disks (2 x 50 GB x 0.1 = 10.00) = 516.33
+    model = EksModel(result.targets["eks"].declared, result.targets["eks"].items, tiny_table(), Assumptions())
+    assert model.fixed == pytest.approx(516.33)
+
+
+def test_control_plane_on_the_real_price_file_standard_vs_extended():
+    # dev-like pin on Kubernetes 1.35 (standard support until 2027-03-27); prices.json: eks.cluster $0.10/h,
+    # eks.clusterExtended $0.60/h -> 730 x 0.10 = 73.00 vs 730 x 0.60 = 438.00
+    plans = pinned_plans(eks={**PINNED["eks"], "kubernetesVersion": "1.35"})
+    table = PriceTable.load()
+    standard = by_id(compare("dev", plans, table, Assumptions(), as_of=datetime.date(2027, 3, 27)).targets["eks"].items)
+    extended = by_id(compare("dev", plans, table, Assumptions(), as_of=datetime.date(2027, 3, 28)).targets["eks"].items)
+    assert standard["target.eks.controlPlane"].monthly == pytest.approx(73.00)
+    assert extended["target.eks.controlPlane"].monthly == pytest.approx(438.00)
+    assert extended["target.eks.controlPlane"].label == "EKS control plane: extended support (standard ended 2027-03-27)"
+
+
+def test_every_allowed_kubernetes_version_has_an_end_of_standard_support_date():
+    assert set(EKS_KUBERNETES_VERSIONS) <= set(STANDARD_SUPPORT_END)
+    # the dates of docs/research/chart-notes.md ("EKS Kubernetes versions")
+    assert STANDARD_SUPPORT_END["1.33"] == datetime.date(2026, 7, 29)
+    assert STANDARD_SUPPORT_END["1.34"] == datetime.date(2026, 12, 2)
+    assert STANDARD_SUPPORT_END["1.35"] == datetime.date(2027, 3, 27)
+
+
+def test_a_kubernetes_version_without_support_dates_is_a_clean_error():
+    group = NodeGroup("airflow", ("t3.large",), "ON_DEMAND", min_size=1, desired_size=2, max_size=3, disk_gb=50)
+    decl = Declared(target="eks", region="us-east-1", platform={"shared": Platform(), "target": Platform()},
+                    eks_clusters=1, kubernetes_version="1.99", node_groups=(group,))
+    with pytest.raises(CompareError) as caught:
+        declared_cost(decl, tiny_table(), Assumptions(), as_of=AS_OF)
+    assert str(caught.value) == ("no end-of-standard-support date for Kubernetes 1.99 in tools/compare/eks_support.py; "
+                                 "known: 1.33, 1.34, 1.35, 1.36")
+
+
+# ---------------------------------------------------------------------------------------------- declared inputs
+
+
+def test_a_node_group_without_instance_types_is_an_error_not_a_guess():
+    # the EKS plan holds Outputs (no deepcopy): a shallow copy with the node group's inputs replaced
+    plan = pinned_plans()["eks"]
+    group = plan.one("eks:index:ManagedNodeGroup")
+    stripped = dataclasses.replace(group, inputs={k: v for k, v in group.inputs.items() if k != "instanceTypes"})
+    decl = declared(dataclasses.replace(plan, resources=[stripped if r is group else r for r in plan.resources]), "eks")
+    with pytest.raises(CompareError, match="^node group airflow declares no instanceTypes"):
+        declared_cost(decl, tiny_table(), Assumptions(), as_of=AS_OF)
+    with pytest.raises(CompareError, match="^node group airflow declares no instanceTypes"):
+        EksModel(decl, [], tiny_table(), Assumptions())
+
+
+def test_an_mwaa_environment_without_its_class_is_an_error_not_a_guess():
+    plan = copy.deepcopy(pinned_plans()["mwaa"])
+    del plan.one("aws:mwaa/environment:Environment").inputs["environmentClass"]
+    with pytest.raises(CompareError, match="declares no environmentClass"):
+        declared(plan, "mwaa")
+
+
+def test_unpriced_notes_are_each_targets_own_and_the_shared_one_comes_once_at_the_end():
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
+    assert SHARED_UNPRICED_NOTE not in unpriced_notes(result.targets["mwaa"].declared)
+    assert SHARED_UNPRICED_NOTE not in unpriced_notes(result.targets["eks"].declared)
+    assert result.notes.count(SHARED_UNPRICED_NOTE) == 1
+    # every note of each target is kept (none dropped by position), each once
+    for target in ("mwaa", "eks"):
+        assert set(unpriced_notes(result.targets[target].declared)) <= set(result.notes)
+    assert len(result.notes) == len(set(result.notes))
+    assert "MWAA's web server endpoint is part of the environment price: no load balancer to add" in result.notes
+    assert any(note.startswith("pulumi-eks creates the cluster's IAM roles") for note in result.notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -35,20 +36,38 @@ DEFAULTS: dict[str, Assumption] = {
 }
 
 
+MAX_SCALE_LIMIT = 1000  # the scan prices every peak task from 1 to maxScale × peak: keep it to seconds
+
+
+def allowed(key: str) -> str:
+    """What values an assumption accepts, as the error messages say it."""
+    if key in ("nodeAllocatableCpu", "nodeAllocatableMemory"):
+        return "above 0 and at most 1"
+    if key == "maxScale":
+        return f"1 to {MAX_SCALE_LIMIT}"
+    return "a finite number >= 0"
+
+
+def check(key: str, value: float) -> None:
+    """One clean CompareError line naming the key, the value and what is allowed."""
+    if not math.isfinite(value):
+        raise CompareError(f"assumption {key} = {value:g} is not a finite number; allowed: {allowed(key)}")
+    if value < 0:
+        raise CompareError(f"assumption {key} = {value:g} is negative; allowed: {allowed(key)}")
+    if key in ("nodeAllocatableCpu", "nodeAllocatableMemory") and not 0 < value <= 1:
+        raise CompareError(f"assumption {key} = {value:g} is out of range; allowed: {allowed(key)}")
+    if key == "maxScale" and not 1 <= value <= MAX_SCALE_LIMIT:
+        raise CompareError(f"assumption {key} = {value:g} is out of range; allowed: {allowed(key)}")
+
+
 class Assumptions(Mapping[str, float]):
     def __init__(self, overrides: Mapping[str, float] | None = None):
         unknown = sorted(set(overrides or {}) - set(DEFAULTS))
         if unknown:
             raise CompareError(f"unknown assumption {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
-        self.overrides = dict(overrides or {})
+        self.overrides = {key: float(value) for key, value in (overrides or {}).items()}
         for key, value in self.overrides.items():
-            if value < 0:
-                raise CompareError(f"assumption {key} = {value} is negative; allowed: >= 0")
-        for key in ("nodeAllocatableCpu", "nodeAllocatableMemory"):
-            if key in self.overrides and not 0 < self.overrides[key] <= 1:
-                raise CompareError(f"assumption {key} = {self.overrides[key]} is out of range; allowed: above 0 and at most 1")
-        if "maxScale" in self.overrides and self.overrides["maxScale"] < 1:
-            raise CompareError(f"assumption maxScale = {self.overrides['maxScale']} is out of range; allowed: >= 1")
+            check(key, value)
 
     def __getitem__(self, key: str) -> float:
         return float(self.overrides.get(key, DEFAULTS[key].value))
@@ -71,7 +90,10 @@ class Assumptions(Mapping[str, float]):
             if not sep:
                 raise CompareError(f"--assume {pair!r} is not key=value; known keys: {', '.join(DEFAULTS)}")
             try:
-                parsed[key.strip()] = float(text)
+                value = float(text)
             except ValueError:
                 raise CompareError(f"--assume {key.strip()}={text!r}: not a number") from None
+            if key.strip() in DEFAULTS:  # unknown keys: Assumptions() lists the known ones
+                check(key.strip(), value)
+            parsed[key.strip()] = value
         return parsed

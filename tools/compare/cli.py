@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -28,7 +30,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prices", metavar="JSON", help="price table to use (default: tools/pricing/prices.json)")
     p.add_argument("--assume", metavar="KEY=VALUE", action="append", default=[],
                    help="override an assumption (repeatable); the keys are listed in the output")
-    p.add_argument("--max-scale", type=float, metavar="N", help="scan the workload up to N× (same as --assume maxScale=N)")
+    p.add_argument("--max-scale", type=float, metavar="N",
+                   help="scan the workload up to N× (same as --assume maxScale=N; 1 to 1000)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="pricing date (default: today); decides whether the EKS control plane is in standard or "
+                        "extended support")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
@@ -72,6 +78,18 @@ def _program_error(exc: Exception) -> str | None:
     return None
 
 
+def pricing_date(text: str | None) -> datetime.date:
+    """--as-of YYYY-MM-DD, or today."""
+    if text is None:
+        return datetime.date.today()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CompareError(f"--as-of {text!r} is not a date; allowed: YYYY-MM-DD, e.g. 2026-11-26") from None
+
+
 def _run(args: argparse.Namespace, err) -> int:
     from rich.console import Console
 
@@ -79,6 +97,7 @@ def _run(args: argparse.Namespace, err) -> int:
     from .core import compare, plan_targets
     from .prices import PriceTable
 
+    as_of = pricing_date(args.as_of)
     overrides = Assumptions.parse(args.assume)
     if args.max_scale is not None:
         overrides["maxScale"] = args.max_scale
@@ -92,7 +111,7 @@ def _run(args: argparse.Namespace, err) -> int:
         plans = plan_targets(args.stack, extra,
                              progress=lambda t: status.update(f"Planning target={t} offline (Pulumi mocks, no credentials)…"))
         status.update("Pricing…")
-        result = compare(args.stack, plans, prices, assumptions)
+        result = compare(args.stack, plans, prices, assumptions, as_of=as_of)
         if not args.no_plot:
             from .plot import write_plot
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -10,8 +11,9 @@ from typing import Any, Callable, Mapping
 from tools.planner import PROJECT, Plan, plan as run_plan, stack_config
 
 from .assumptions import Assumptions
-from .costs import CostItem, declared_cost, total, unpriced_notes
+from .costs import SHARED_UNPRICED_NOTE, CostItem, declared_cost, total, unpriced_notes
 from .declared import Declared, declared, resource_summary
+from .eks_support import SOURCE as SUPPORT_SOURCE
 from .prices import CompareError, PriceTable
 from .workload import BreakEven, EksModel, MwaaModel, Profile, break_even
 
@@ -66,6 +68,7 @@ class Comparison:
     assumptions: Assumptions
     targets: dict[str, TargetResult]
     break_even: BreakEven
+    as_of: datetime.date  # the pricing date (EKS standard vs extended support)
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
 
@@ -76,6 +79,7 @@ class Comparison:
             "currency": self.prices.currency,
             "hoursPerMonth": self.prices.hours_per_month,
             "pricesFile": self.prices.display_path,
+            "asOf": self.as_of.isoformat(),
             "targets": {name: result.to_json() for name, result in self.targets.items()},
             "breakEven": self.break_even.to_json(self.plot),
             "assumptions": self.assumptions.describe(),
@@ -83,7 +87,9 @@ class Comparison:
         }
 
 
-def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptions: Assumptions) -> Comparison:
+def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptions: Assumptions, *,
+            as_of: datetime.date) -> Comparison:
+    """`as_of` is the pricing date (the CLI's --as-of, today by default): it decides the EKS support rate."""
     regions = {p.config.get("aws:region", "us-east-1") for p in plans.values()}
     if len(regions) != 1:
         raise CompareError(f"the two plans use different regions: {', '.join(sorted(regions))}")
@@ -92,7 +98,8 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     targets: dict[str, TargetResult] = {}
     for target in TARGETS:
         decl = declared(plans[target], target)
-        targets[target] = TargetResult(target=target, declared=decl, items=declared_cost(decl, prices, assumptions),
+        targets[target] = TargetResult(target=target, declared=decl,
+                                       items=declared_cost(decl, prices, assumptions, as_of=as_of),
                                        resources=resource_summary(plans[target], target))
     mwaa, eks = targets["mwaa"], targets["eks"]
     workload = mwaa.declared.workload
@@ -100,13 +107,18 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
                    prices.hours_per_month)
     result = break_even(MwaaModel(mwaa.declared, mwaa.items, prices),
                         EksModel(eks.declared, eks.items, prices, assumptions), base, assumptions["maxScale"])
-    notes = unpriced_notes(mwaa.declared)[:-1] + unpriced_notes(eks.declared)
+    # each target's own notes once (a note both plans give is said once), then what both leave out
+    notes = list(dict.fromkeys(unpriced_notes(mwaa.declared) + unpriced_notes(eks.declared) + [SHARED_UNPRICED_NOTE]))
     proxies = sorted({f"{i.price_key} ({i.proxy_of})" for t in targets.values() for i in t.items if i.proxy_of})
     if proxies:
         notes.insert(0, f"≈ priced with another region's sourced figure (none found for {region}): {', '.join(proxies)}")
+    control_plane = next((i for i in eks.items if i.id == "target.eks.controlPlane"), None)
+    if control_plane is not None:
+        notes.append(f"EKS control plane priced at {control_plane.price_key}: {control_plane.note} (--as-of sets the "
+                     f"pricing date; support dates in {SUPPORT_SOURCE})")
     if len(mwaa.declared.mwaa) == 0:
         notes.append("the MWAA plan declares no MWAA environment")
     if eks.declared.mwaa:
         notes.append("the EKS plan keeps the MWAA environment too (keepMwaa): its cost is in the EKS column")
     return Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
-                      break_even=result, notes=notes)
+                      break_even=result, as_of=as_of, notes=notes)

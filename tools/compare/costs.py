@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import asdict, dataclass
 
 from components.settings import MWAA_CLASSES
 
 from .assumptions import Assumptions
 from .declared import Declared, Platform
+from .eks_support import support
 from .prices import Price, PriceTable, RegionPrices
 
 
@@ -119,7 +121,8 @@ def mwaa_class_defaults(environment_class: str) -> tuple[int, int]:
     return klass.schedulers[0], klass.webservers[0]
 
 
-def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions) -> list[CostItem]:
+def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_of: datetime.date) -> list[CostItem]:
+    """The items of one plan, priced on `as_of` (decides the EKS control plane's standard or extended support rate)."""
     p = Pricer(table, decl.region)
     h = p.hours
     _platform_items(p, "shared", decl.platform["shared"], decl.target, assume)
@@ -148,10 +151,13 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions) -> lis
         _logs(p, "target.mwaa", "mwaaLogsGbPerMonth", "CloudWatch Logs (MWAA)", assume)
 
     if decl.eks_clusters:
-        p.add("target.eks.controlPlane", "target", f"EKS control plane ({decl.eks_clusters}, Kubernetes {decl.kubernetes_version})",
-              decl.eks_clusters * h, "hours", "eks.cluster", note="standard support")
+        status = support(decl.kubernetes_version, as_of)
+        clusters = f" × {decl.eks_clusters}" if decl.eks_clusters > 1 else ""
+        p.add("target.eks.controlPlane", "target", f"EKS control plane{clusters}: {status.text}",
+              decl.eks_clusters * h, "hours", status.price_key,
+              note=f"Kubernetes {decl.kubernetes_version} on {as_of.isoformat()}: {status.text}")
     for group in decl.node_groups:
-        instance = group.instance_types[0] if group.instance_types else "m6i.large"
+        instance = group.instance_type
         note = "desired size, always on"
         if len(group.instance_types) > 1:
             note += f"; first of {', '.join(group.instance_types)} priced"
@@ -181,8 +187,14 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions) -> lis
     return p.items
 
 
+# Left out of both targets alike: core.compare adds it once, after the targets' own notes.
+SHARED_UNPRICED_NOTE = "data transfer out to the internet, CloudWatch metrics and S3 requests are not included"
+
+
 def unpriced_notes(decl: Declared) -> list[str]:
-    """What the plan declares (or implies) that the table can't price: said, never counted as zero."""
+    """What this plan declares (or implies) that the table can't price: said, never counted as zero.
+
+    Target notes only; SHARED_UNPRICED_NOTE holds what is left out of both targets."""
     notes = []
     if decl.ecr_repositories:
         notes.append(f"ECR image storage ({decl.ecr_repositories} repository): no ECR price in the table, not included")
@@ -200,7 +212,6 @@ def unpriced_notes(decl: Declared) -> list[str]:
     if decl.eks_clusters:
         notes.append("EKS declares no load balancer: the UI is reached through kubectl port-forward (an ALB would add "
                      "alb.hour + LCUs)")
-    notes.append("data transfer out to the internet, CloudWatch metrics and S3 requests are not included")
     return notes
 
 

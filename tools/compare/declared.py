@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from tools.planner import Plan, PlannedResource
+from tools.planner import Plan, PlannedResource, resource_counts
+
+from .prices import CompareError
 
 SHARED = "airflow:platform:SharedPlatform"
 TARGET_COMPONENTS = {"mwaa": "airflow:mwaa:MwaaAirflow", "eks": "airflow:eks:EksAirflow"}
@@ -35,30 +37,18 @@ T_K8S_SERVICE = "kubernetes:core/v1:Service"
 T_HELM = "kubernetes:helm.sh/v3:Release"
 
 
-def _scopes(plan: Plan) -> dict[str, str]:
-    """urn -> "shared" / "target" / "other", from the component types among the resource's ancestors (and itself)."""
-    by_urn = {r.urn: r for r in plan.resources}
-    scopes: dict[str, str] = {}
-    for resource in plan.resources:
-        types, node, seen = [], resource, set()
-        while node is not None and node.urn not in seen:
-            seen.add(node.urn)
-            types.append(node.type)
-            node = by_urn.get(node.parent)
-        if SHARED in types:
-            scopes[resource.urn] = "shared"
-        elif any(component in types for component in TARGET_COMPONENTS.values()):
-            scopes[resource.urn] = "target"
-        else:
-            scopes[resource.urn] = "other"
-    return scopes
-
-
 def split(plan: Plan) -> dict[str, list[PlannedResource]]:
+    """Resources by scope: inside the shared platform (or the component itself), inside a target component, or
+    other. Shared wins when a resource sits inside both."""
+    def inside(component_type: str) -> set[str]:
+        return {r.urn for r in plan.under(component_type)} | {r.urn for r in plan.of_type(component_type)}
+
+    shared = inside(SHARED)
+    target = set().union(*(inside(component) for component in TARGET_COMPONENTS.values()))
     groups: dict[str, list[PlannedResource]] = {"shared": [], "target": [], "other": []}
-    scopes = _scopes(plan)
     for resource in plan.resources:
-        groups[scopes[resource.urn]].append(resource)
+        scope = "shared" if resource.urn in shared else "target" if resource.urn in target else "other"
+        groups[scope].append(resource)
     return groups
 
 
@@ -66,13 +56,11 @@ def resource_summary(plan: Plan, target: str) -> dict[str, Any]:
     """Counts per type (and names) for the shared platform and the target-specific part of one plan."""
     summary: dict[str, Any] = {"total": len(plan.resources)}
     for scope, resources in split(plan).items():
-        by_type: dict[str, int] = {}
         names: dict[str, list[str]] = {}
         for r in resources:
-            by_type[r.type] = by_type.get(r.type, 0) + 1
             names.setdefault(r.type, []).append(r.name)
         if resources or scope != "other":
-            summary[scope] = {"count": len(resources), "byType": dict(sorted(by_type.items())),
+            summary[scope] = {"count": len(resources), "byType": resource_counts(resources),
                               "names": {t: sorted(n) for t, n in sorted(names.items())}}
     return summary
 
@@ -124,6 +112,13 @@ class NodeGroup:
     disk_type: str = "gp3"
     disk_from: str = "diskSize"  # where the size came from: "launchTemplate", "diskSize" or "EKS default"
 
+    @property
+    def instance_type(self) -> str:
+        """The instance type priced and sized: the first declared (the program always declares them)."""
+        if not self.instance_types:
+            raise CompareError(f"node group {self.name} declares no instanceTypes: nothing to price its nodes with")
+        return self.instance_types[0]
+
 
 @dataclass(frozen=True)
 class CacheGroup:
@@ -171,6 +166,15 @@ class Declared:
 
 def _int(value: Any, default: int = 0) -> int:
     return default if value is None else int(value)
+
+
+def _required(resource: PlannedResource, key: str) -> Any:
+    """An input the program always declares and the cost depends on: never replaced by a guess."""
+    value = resource.inputs.get(key)
+    if value is None:
+        raise CompareError(f"{resource.type} {resource.name} declares no {key}: the comparison prices what the plan "
+                           "declares and has no default for it")
+    return value
 
 
 def _platform(resources: Iterable[PlannedResource]) -> Platform:
@@ -225,10 +229,10 @@ def declared(plan: Plan, target: str) -> Declared:
     of = lambda *types: [r for r in everything if r.type in types]  # noqa: E731
 
     mwaa = tuple(MwaaEnvironment(
-        name=r.inputs.get("name", r.name), environment_class=r.inputs.get("environmentClass", "mw1.small"),
-        min_workers=_int(r.inputs.get("minWorkers"), 1), max_workers=_int(r.inputs.get("maxWorkers"), 10),
-        schedulers=_int(r.inputs.get("schedulers"), 2), min_webservers=_int(r.inputs.get("minWebservers"), 2),
-        max_webservers=_int(r.inputs.get("maxWebservers"), 2)) for r in of(T_MWAA))
+        name=r.inputs.get("name", r.name), environment_class=_required(r, "environmentClass"),
+        min_workers=int(_required(r, "minWorkers")), max_workers=int(_required(r, "maxWorkers")),
+        schedulers=int(_required(r, "schedulers")), min_webservers=int(_required(r, "minWebservers")),
+        max_webservers=int(_required(r, "maxWebservers"))) for r in of(T_MWAA))
     clusters = of(*T_EKS_CLUSTER)
     templates = {t.outputs.get("id", f"{t.name}-id"): t for t in of(T_LAUNCH_TEMPLATE)}
     node_groups = []

@@ -54,7 +54,7 @@ def resources_table(c: Comparison) -> Table:
 def cost_table(c: Comparison) -> Table:
     currency = c.prices.currency
     table = Table(title=f"Monthly cost as declared ({currency}, On-Demand, {c.prices.hours_per_month:g} h/month; "
-                        "idle baseline: min workers / desired nodes)",
+                        f"idle baseline: min workers / desired nodes; priced as of {c.as_of.isoformat()})",
                   box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Item")
     table.add_column("Unit price", justify="right")

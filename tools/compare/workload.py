@@ -151,7 +151,7 @@ class EksModel:
         self.fixed_groups = [g for g in decl.node_groups if g is not self.scaling]
         variable = {f"target.eks.nodes.{self.scaling.name}", f"target.eks.ebs.{self.scaling.name}"}
         self.fixed = total([i for i in items if i.id not in variable])
-        instance = self.scaling.instance_types[0] if self.scaling.instance_types else "m6i.large"
+        instance = self.scaling.instance_type
         self.instance = instance
         vcpu, memory = table.instance_spec(instance)
         self.node_cpu = vcpu * assume["nodeAllocatableCpu"]
@@ -161,7 +161,7 @@ class EksModel:
                           + self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month)
         fixed_cpu = fixed_memory = 0.0
         for g in self.fixed_groups:
-            gv, gm = table.instance_spec(g.instance_types[0] if g.instance_types else "m6i.large")
+            gv, gm = table.instance_spec(g.instance_type)
             fixed_cpu += g.desired_size * gv * assume["nodeAllocatableCpu"]
             fixed_memory += g.desired_size * gm * assume["nodeAllocatableMemory"]
         self.fixed_cpu, self.fixed_memory = fixed_cpu, fixed_memory
