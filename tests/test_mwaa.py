@@ -297,3 +297,21 @@ def test_keep_mwaa_keeps_the_mwaa_environment_exactly_as_it_was(planned, dev_pla
     assert sorted(after) == sorted(before)
     assert [urn for urn in before if before[urn] != after[urn]] == []
     assert both.outputs["mwaaEnvironmentArn"] == dev_plan.outputs["mwaaEnvironmentArn"]
+
+
+def test_plugins_are_zipped_uploaded_and_pinned_only_when_present(dev_plan, tmp_path, monkeypatch):
+    from components import airflow_config as af
+    from tools.planner import plan
+
+    env = dev_plan.one(ENV).inputs
+    assert "pluginsS3Path" not in env and "pluginsS3ObjectVersion" not in env  # the repo ships no plugins
+    (tmp_path / "operators").mkdir()
+    (tmp_path / "operators" / "greeting.py").write_text("GREETING = 'hello'\n")
+    monkeypatch.setattr(af, "PLUGINS_DIR", tmp_path)
+    with_plugins = plan("dev")
+    plugins = object_with_key(with_plugins, "plugins.zip")
+    assert plugins.inputs["source"]["path"] == str(tmp_path)  # a FileArchive of the folder: uploaded as a zip
+    assert plugins.inputs["serverSideEncryption"] == "aws:kms"
+    env = with_plugins.one(ENV).inputs
+    assert env["pluginsS3Path"] == "plugins.zip"
+    assert env["pluginsS3ObjectVersion"] == plugins.outputs["versionId"]
