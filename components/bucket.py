@@ -6,13 +6,14 @@ Stateful: versioned, encrypted with the platform key, never public, TLS only, an
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from . import airflow_config as af
-from .dag_sync import FolderSync
+from .dag_sync import FolderSync, folder_manifest
 
 
 @dataclass
@@ -85,8 +86,10 @@ class AirflowBucket(pulumi.ComponentResource):
         startup = upload("startup-script", "startup.sh", source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),
                          source_hash=_md5(af.STARTUP_SCRIPT.read_bytes()), content_type="text/x-sh")
         plugins = None
-        if af.plugin_files():
-            digest = _md5(b"".join(p.read_bytes() for p in af.plugin_files()))
+        plugin_files = af.plugin_files()
+        if plugin_files:
+            # Names and contents: renaming a plugin file changes the zip too.
+            digest = _md5(json.dumps(folder_manifest(af.PLUGINS_DIR, plugin_files), sort_keys=True).encode())
             plugins = upload("plugins", "plugins.zip", source=pulumi.FileArchive(str(af.PLUGINS_DIR)), source_hash=digest)
 
         self.bucket_name = bucket.bucket

@@ -26,7 +26,7 @@ class MwaaAirflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: MwaaAirflowArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow:mwaa:MwaaAirflow", name, None, opts)
         platform = args.platform
-        settings, ctx, bucket = platform.settings, platform.aws, platform.bucket
+        settings, bucket = platform.settings, platform.bucket
         mwaa = settings.mwaa
         env_name = settings.environment_name
         child = pulumi.ResourceOptions(parent=self)

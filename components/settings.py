@@ -7,8 +7,10 @@ is reported at once, one line each, naming the key, the bad value and what is al
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -512,9 +514,6 @@ def default_environment_name(stack: str) -> str:
     When the stack name had to be changed, a short hash of the original keeps two stacks (team.dev and team_dev,
     or two long names with the same first 24 characters) from sharing one MWAA name and secrets prefix.
     """
-    import hashlib
-    import re
-
     plain = f"airflow-{stack}"
     name = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
     if name == plain and len(name) <= 24:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
 
 from .mwaa import MwaaAirflow, MwaaAirflowArgs
 from .platform import SharedPlatform

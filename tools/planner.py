@@ -43,10 +43,6 @@ class PlannedResource:
     retain_on_delete: bool
     outputs: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def module(self) -> str:
-        return self.type.split(":")[0]
-
 
 @dataclass
 class Plan:

@@ -14,7 +14,7 @@ import pytest
 
 # Importable whatever pytest's import mode; then configure Airflow before anything imports it.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dagtests_env  # noqa: E402
+import dagtests_env  # noqa: E402,F401 - imported for its side effect: the isolated Airflow environment
 from dagtests_env import AIRFLOW_HOME, DAGS_FOLDER  # noqa: E402
 
 
