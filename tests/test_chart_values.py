@@ -84,3 +84,70 @@ def test_the_check_catches_a_key_the_chart_does_not_have():
     assert sorted(unknown_keys(broken, pinned, pinned)) == ["notAChartKey", "scheduler.replicaz"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft7Validator(pinned).validate(broken)
+
+
+def deprecated_keys(values, node: dict, root: dict, path: str = "") -> list[str]:
+    """Keys set in `values` whose schema description says they are deprecated (the schema's only marker)."""
+    while "$ref" in node:
+        node = root["definitions"][node["$ref"].split("/")[-1]]
+    found = []
+    if isinstance(values, dict) and "properties" in node:
+        for key, value in values.items():
+            if key in node["properties"]:
+                child, where = node["properties"][key], f"{path}.{key}" if path else key
+                if "deprecated" in child.get("description", "").lower():
+                    found.append(where)  # its sub-keys are deprecated with it: named once
+                else:
+                    found += deprecated_keys(value, child, root, where)
+    return found
+
+
+# Chart 1.21.0 deprecates workers.serviceAccount but ignores its replacement, workers.celery.serviceAccount, in the
+# worker RBAC bindings and service-account helper (apache/airflow#67261): the one deprecated key kept on purpose.
+KEPT_DEPRECATED = {"1.21.0": ["workers.serviceAccount"]}
+
+
+@pytest.mark.parametrize("airflow_version", [v for v in AIRFLOW_VERSIONS if chart_version(v) == "1.21.0"])
+def test_no_deprecated_key_is_emitted_for_the_1_21_pin(airflow_version):
+    from tests.conftest import stack_value
+
+    eks = {**stack_value("dev", "eks"), "workers": {"minReplicas": 2, "maxReplicas": 7, "concurrency": 8}}
+    values = planned_values(airflow_version, eks=eks)
+    pinned = schema("1.21.0")
+    assert deprecated_keys(values, pinned, pinned) == KEPT_DEPRECATED["1.21.0"]
+    keda = values["workers"]["celery"]["keda"]
+    assert (keda["enabled"], keda["usePgbouncer"], keda["minReplicaCount"], keda["maxReplicaCount"]) == (True, True, 2, 7)
+    assert values["workers"]["celery"]["persistence"] == {"enabled": False}
+
+
+def test_deprecation_check_sees_the_old_worker_keys():
+    pinned = schema("1.21.0")
+    old = {"workers": {"keda": {"enabled": True}, "persistence": {"enabled": False}, "serviceAccount": {"create": True}}}
+    assert sorted(deprecated_keys(old, pinned, pinned)) == ["workers.keda", "workers.persistence", "workers.serviceAccount"]
+
+
+def test_chart_1_19_gets_the_worker_keys_it_reads():
+    # 1.19.0 has no workers.celery.keda: KEDA settings stay where that chart reads them.
+    values = planned_values("2.10.3")
+    assert chart_version("2.10.3") == "1.19.0"
+    assert values["workers"]["keda"]["enabled"] is True and "celery" not in values["workers"]
+    assert values["workers"]["serviceAccount"]["name"] == "airflow-worker"
+
+
+@pytest.mark.parametrize("airflow_version", ["2.10.3", "3.3.1"])
+def test_pgbouncer_exporter_sslmode_is_a_value_the_pinned_chart_accepts(airflow_version):
+    values = planned_values(airflow_version)
+    sidecar = schema(chart_version(airflow_version))["properties"]["pgbouncer"]["properties"]["metricsExporterSidecar"]
+    assert values["pgbouncer"]["metricsExporterSidecar"]["sslmode"] in sidecar["properties"]["sslmode"]["enum"]
+
+
+def test_schema_notes_agree_with_the_pins():
+    pins = {entry["chart"] for entry in json.loads(CHART_VERSIONS_FILE.read_text())["charts"].values()}
+    notes = (SCHEMAS / "SOURCE.md").read_text()
+    for version in pins:
+        assert f"`values.schema-{version}.json`" in notes, version
+    # Every chart release the notes call pinned is one chart_versions.json pins.
+    import re
+
+    claimed = set(re.findall(r"pins chart \*\*(\d+\.\d+\.\d+)\*\*", notes))
+    assert claimed and claimed <= pins, claimed - pins

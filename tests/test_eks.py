@@ -138,7 +138,7 @@ def test_chart_release_is_pinned_and_runs_hooks():
     assert values["redis"] == {"enabled": False}
     assert values["pgbouncer"]["enabled"] is True
     assert values["migrateDatabaseJob"]["useHelmHooks"] is False and values["createUserJob"]["useHelmHooks"] is False
-    assert values["workers"]["keda"]["enabled"] is True
+    assert values["workers"]["celery"]["keda"]["enabled"] is True
 
 
 def test_secrets_are_referenced_by_name_and_exist():
@@ -159,6 +159,53 @@ def test_secrets_are_referenced_by_name_and_exist():
         assert name in secrets, name
         assert key in secrets[name].inputs["stringData"], (name, key)
         assert "stringData" in secrets[name].secret_inputs, name
+
+
+def secret_data(plan, name: str) -> dict:
+    return next(s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == name).inputs["stringData"]
+
+
+def test_pgbouncer_stats_connection_disables_ssl_like_the_chart():
+    # The exporter (lib/pq) reads a missing sslmode as `require`; PgBouncer has no client TLS, so its health check,
+    # which is PgBouncer's readiness probe, would fail for ever.
+    plan = planned("dev", **EKS)
+    password = plan.one("random:index/randomPassword:RandomPassword", "eks-metadata-db-password").outputs["result"]
+    values = airflow_release(plan).inputs["values"]
+    sidecar = values["pgbouncer"]["metricsExporterSidecar"]
+    stats = secret_data(plan, sidecar["statsSecretName"])["connection"]
+    assert stats == f"postgresql://airflow:{password}@127.0.0.1:6543/pgbouncer?sslmode=disable"
+    assert sidecar["sslmode"] == "disable"
+
+
+def test_metadata_connections_name_pgbouncer_with_its_namespace():
+    # KEDA's operator runs in namespace keda and opens the metadata connection itself (usePgbouncer).
+    from urllib.parse import parse_qs, urlsplit
+
+    plan = planned("dev", **EKS)
+    release = airflow_release(plan).inputs
+    password = plan.one("random:index/randomPassword:RandomPassword", "eks-metadata-db-password").outputs["result"]
+    ini = secret_data(plan, release["values"]["pgbouncer"]["configSecretName"])["pgbouncer.ini"]
+    databases = {line.split(" = ")[0] for line in ini.split("[pgbouncer]")[0].splitlines()[1:] if line}
+    for secret_name, scheme in ((release["values"]["data"]["metadataSecretName"], "postgresql"),
+                                (release["values"]["data"]["resultBackendSecretName"], "db+postgresql")):
+        url = urlsplit(secret_data(plan, secret_name)["connection"])
+        assert url.scheme == scheme
+        assert url.hostname == f"airflow-pgbouncer.{release['namespace']}" and url.port == 6543
+        assert (url.username, url.password) == ("airflow", password)
+        assert url.path.lstrip("/") in databases
+        assert parse_qs(url.query) == {"sslmode": ["disable"]}
+
+
+def test_connection_builders_quote_credentials():
+    from urllib.parse import unquote, urlsplit
+
+    from components.eks import chart_values as chart
+
+    url = urlsplit(chart.metadata_url("air flow", "p@ss:w/rd?#%"))
+    assert (unquote(url.username), unquote(url.password)) == ("air flow", "p@ss:w/rd?#%")
+    assert url.hostname == "airflow-pgbouncer.airflow" and url.path == "/airflow-metadata"
+    assert chart.result_backend_url("u", "p") == "db+postgresql://u:p@airflow-pgbouncer.airflow:6543/airflow-result-backend?sslmode=disable"
+    assert chart.pgbouncer_stats_url("u", "p") == "postgresql://u:p@127.0.0.1:6543/pgbouncer?sslmode=disable"
 
 
 def test_broker_url_is_tls_with_auth_token_and_only_in_a_secret():

@@ -21,18 +21,29 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pulumi
 
 from .. import airflow_config as af
 from ..settings import WorkerSettings
-from .irsa import service_account_name
+from .irsa import NAMESPACE, service_account_name
 
 CHART_REPOSITORY = "https://airflow.apache.org"
 CHART_VERSIONS_FILE = Path(__file__).with_name("chart_versions.json")
 FULLNAME = "airflow"
 AIRFLOW_UID = 50000
 PGBOUNCER_PORT = 6543
+# Namespace-qualified, as the chart's own metadata Secret writes it: with workers.keda.usePgbouncer the KEDA operator
+# (namespace keda) opens the metadata connection itself, and a short Service name doesn't resolve from there.
+PGBOUNCER_HOST = f"{FULLNAME}-pgbouncer.{NAMESPACE}"
+# Clients reach PgBouncer without TLS (PgBouncer -> RDS is TLS, see pgbouncer_ini), so say so: Go's lib/pq (the
+# chart's stats exporter, whose health check is PgBouncer's readiness probe) reads a missing sslmode as `require`.
+# The chart's default for its own connection Secrets and data.metadataConnection.sslmode is the same.
+PGBOUNCER_CLIENT_SSLMODE = "disable"
+# The chart moved Celery-only worker settings under workers.celery (workers.celery.keda from 1.20.0, #61820) and
+# deprecated the old keys in 1.21.0.
+CELERY_WORKER_SECTION_FROM = (1, 20, 0)
 
 
 class SecretNames:
@@ -97,6 +108,26 @@ def task_environment() -> list[dict[str, str]]:
     return [{"name": name, "value": "eks" if name == "DEPLOYMENT_TARGET" else value} for name, value in sorted(exported.items())]
 
 
+def _celery_workers(inputs: ChartInputs) -> dict[str, Any]:
+    """Celery worker values under the keys the pinned chart reads (see CELERY_WORKER_SECTION_FROM)."""
+    keda = {"enabled": True, "minReplicaCount": inputs.workers.min_replicas,
+            "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True}
+    persistence = {"enabled": False}
+    # workers.serviceAccount on every chart: 1.21.0 ignores workers.celery.serviceAccount in its RBAC bindings and
+    # service-account helper (apache/airflow#67261, fixed after 1.21.0), so the IRSA role would not reach workers.
+    account = _service_account("worker", inputs.role_arns.get("worker"))
+    release = tuple(int(part) for part in chart_version(inputs.airflow_version).split("."))
+    if release < CELERY_WORKER_SECTION_FROM:
+        return {"persistence": persistence, "serviceAccount": account, "keda": keda}
+    return {"serviceAccount": account, "celery": {"persistence": persistence, "keda": keda}}
+
+
+def worker_keda(values: dict[str, Any]) -> dict[str, Any]:
+    """The Celery workers' KEDA settings in chart values, under either key (readers of a plan use this)."""
+    workers = values.get("workers") or {}
+    return (workers.get("celery") or {}).get("keda") or workers.get("keda") or {}
+
+
 def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     v3 = is_airflow3(inputs.airflow_version)
     roles = inputs.role_arns
@@ -128,7 +159,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "pgbouncer": {
             "enabled": True,
             "configSecretName": SecretNames.pgbouncer_config,
-            "metricsExporterSidecar": {"statsSecretName": SecretNames.pgbouncer_stats},
+            "metricsExporterSidecar": {"statsSecretName": SecretNames.pgbouncer_stats, "sslmode": PGBOUNCER_CLIENT_SSLMODE},
         },
         "config": config,
         "dags": {
@@ -140,12 +171,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "dagProcessor": {"enabled": True, "serviceAccount": _service_account("dag-processor", roles.get("dag-processor"))},
         "triggerer": {"persistence": {"enabled": False},
                       "serviceAccount": _service_account("triggerer", roles.get("triggerer"))},
-        "workers": {
-            "persistence": {"enabled": False},
-            "serviceAccount": _service_account("worker", roles.get("worker")),
-            "keda": {"enabled": True, "minReplicaCount": inputs.workers.min_replicas,
-                     "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True},
-        },
+        "workers": _celery_workers(inputs),
         "migrateDatabaseJob": {"useHelmHooks": False, "applyCustomEnv": False,
                                "serviceAccount": _service_account("migrate-database-job", None)},
         "createUserJob": {
@@ -171,8 +197,8 @@ def pgbouncer_ini(db_host: str, db_port: int, database: str) -> str:
     """PgBouncer config for an external database; the chart can't generate it when connections come from Secrets."""
     return "\n".join([
         "[databases]",
-        f"airflow-metadata = host={db_host} port={db_port} dbname={database}",
-        f"airflow-result-backend = host={db_host} port={db_port} dbname={database}",
+        f"{FULLNAME}-metadata = host={db_host} port={db_port} dbname={database}",
+        f"{FULLNAME}-result-backend = host={db_host} port={db_port} dbname={database}",
         "",
         "[pgbouncer]",
         "pool_mode = transaction",
@@ -193,5 +219,30 @@ def pgbouncer_ini(db_host: str, db_port: int, database: str) -> str:
     ])
 
 
-def pgbouncer_url(user: str, password: str, database: str, scheme: str = "postgresql") -> str:
-    return f"{scheme}://{user}:{password}@{FULLNAME}-pgbouncer:{PGBOUNCER_PORT}/{database}"
+# The connection strings Airflow, KEDA and the stats exporter use, in the forms of the chart's own Secrets
+# (secrets/metadata-connection-secret.yaml, result-backend-connection-secret.yaml, pgbouncer-stats-secret.yaml).
+# Pure functions of their arguments, so other tools (a local twin of the deployment) build the same strings.
+
+
+def pgbouncer_url(user: str, password: str, database: str, scheme: str = "postgresql", host: str = PGBOUNCER_HOST) -> str:
+    """A connection to one of PgBouncer's databases; user and password URL-quoted, as the chart does."""
+    return (f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{PGBOUNCER_PORT}/{database}"
+            f"?sslmode={PGBOUNCER_CLIENT_SSLMODE}")
+
+
+def metadata_url(user: str, password: str) -> str:
+    return pgbouncer_url(user, password, f"{FULLNAME}-metadata")
+
+
+def result_backend_url(user: str, password: str) -> str:
+    return pgbouncer_url(user, password, f"{FULLNAME}-result-backend", scheme="db+postgresql")
+
+
+def pgbouncer_stats_url(user: str, password: str) -> str:
+    """The exporter sidecar runs in PgBouncer's pod and reads its admin console (database `pgbouncer`)."""
+    return pgbouncer_url(user, password, "pgbouncer", host="127.0.0.1")
+
+
+def pgbouncer_users(user: str, password: str) -> str:
+    """PgBouncer's auth_file: one quoted user and password per line."""
+    return f'"{user}" "{password}"\n'

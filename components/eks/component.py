@@ -160,15 +160,15 @@ class EksAirflow(pulumi.ComponentResource):
             secret("fernet-key", SecretNames.fernet, {"fernet-key": fernet}),
             secret("admin-password", SecretNames.admin_password, {"password": password("admin-password", 24)}),
             secret("metadata", SecretNames.metadata, {"connection": db_password.apply(
-                lambda pw: chart.pgbouncer_url(database.username, pw, "airflow-metadata"))}),
+                lambda pw: chart.metadata_url(database.username, pw))}),
             secret("result-backend", SecretNames.result_backend, {"connection": db_password.apply(
-                lambda pw: chart.pgbouncer_url(database.username, pw, "airflow-result-backend", scheme="db+postgresql"))}),
+                lambda pw: chart.result_backend_url(database.username, pw))}),
             secret("pgbouncer-config", SecretNames.pgbouncer_config, {
                 "pgbouncer.ini": pulumi.Output.all(database.host, database.port).apply(
                     lambda v: chart.pgbouncer_ini(v[0], int(v[1]), database.database_name)),
-                "users.txt": db_password.apply(lambda pw: f'"{database.username}" "{pw}"\n')}),
+                "users.txt": db_password.apply(lambda pw: chart.pgbouncer_users(database.username, pw))}),
             secret("pgbouncer-stats", SecretNames.pgbouncer_stats, {"connection": db_password.apply(
-                lambda pw: f"postgresql://{database.username}:{pw}@127.0.0.1:{chart.PGBOUNCER_PORT}/pgbouncer")}),
+                lambda pw: chart.pgbouncer_stats_url(database.username, pw))}),
         ]
         if chart.is_airflow3(airflow_version):
             made += [secret("api-secret-key", SecretNames.api_secret_key, {"api-secret-key": password("api-secret-key", 48)}),

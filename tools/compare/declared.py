@@ -190,6 +190,7 @@ def _platform(resources: Iterable[PlannedResource]) -> Platform:
 
 
 def _workers(resources: list[PlannedResource]) -> CeleryWorkers:
+    from components.eks.chart_values import worker_keda
     from components.settings import WorkerSettings
 
     defaults = WorkerSettings()
@@ -200,7 +201,7 @@ def _workers(resources: list[PlannedResource]) -> CeleryWorkers:
         if values.get("executor") != "CeleryExecutor" and "workers" not in values:
             continue
         concurrency = ((values.get("config") or {}).get("celery") or {}).get("worker_concurrency")
-        keda = ((values.get("workers") or {}).get("keda")) or {}
+        keda = worker_keda(values)
         if concurrency is None:
             continue
         return CeleryWorkers(concurrency=int(concurrency), min_replicas=_int(keda.get("minReplicaCount"), 1),
