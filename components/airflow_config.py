@@ -46,6 +46,12 @@ def portable_airflow_config(prefixes: SecretsBackendPrefixes) -> dict[str, str]:
     }
 
 
+# Options the program sets itself, compared lower-case: the secrets backend (both targets) and, on EKS, task logs
+# to S3 and Celery slots per worker (the chart's KEDA query divides by the same figure). A stack may not set them.
+PROGRAM_OPTIONS = ("secrets.backend", "secrets.backend_kwargs", "logging.remote_logging", "logging.remote_base_log_folder",
+                   "logging.remote_log_conn_id", "celery.worker_concurrency")
+
+
 def nested_config(flat: dict[str, str]) -> dict[str, dict[str, str]]:
     """{'core.x': 'v'} -> {'core': {'x': 'v'}}: the shape of the Helm chart's `config` value."""
     nested: dict[str, dict[str, str]] = {}

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import jsonschema
+
+from policy.airflow_policy import OPEN_PREFIX, cidr_problem, describe_share, is_open
 
 PROJECT = "airflow-on-aws"
 
@@ -53,7 +56,16 @@ CACHE_ENGINES = ("valkey", "redis")
 # Families that ElastiCache offers for Valkey/Redis OSS nodes; anything else is a typo or a non-cache type.
 CACHE_NODE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m7g", "r5", "r6g", "r7g")
 DB_INSTANCE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i", "r5", "r6g", "r6i", "r7g", "r7i")
-OPEN_CIDR = "0.0.0.0/0"
+
+# AWS tag rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50 tags on a resource, keys
+# 1-128 characters and not starting with aws: (any case), values up to 256, letters/digits/spaces and _ . : / = + - @.
+MAX_TAGS_PER_RESOURCE = 50
+# Tags the program puts on resources itself: every resource gets airflow:environment; VPC resources also get a
+# Name and subnets a kubernetes.io/role/* tag, so at most 3 on one resource (tests/test_settings.py checks the plan).
+PROGRAM_TAG_KEYS = ("airflow:environment", "Name", "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb")
+PROGRAM_TAGS_PER_RESOURCE = 3
+_TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
+_OPTION_NAME = r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*"
 
 _CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
 _INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
@@ -152,7 +164,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
-                        "repository": {"type": "string", "minLength": 1},
+                        "repository": {"type": "string", "pattern": r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?$", "x-allowed": "a container image repository such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"},
                         "tag": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "x-allowed": "a container image tag"},
                     },
                 },
@@ -297,11 +309,35 @@ def parse_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     return _build(raw, stack)
 
 
+def _whole_ascii_pattern(validator, pattern, instance, schema):
+    """`pattern`, matched against the whole string with ASCII classes: JSON Schema's search() would let a trailing
+    newline pass `$` and a non-ASCII digit pass `\\d`."""
+    if validator.is_type(instance, "string") and not re.fullmatch(pattern, instance, flags=re.ASCII):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _is_finite_number(checker, instance) -> bool:
+    # NaN and Infinity are JSON numbers to Python's json module, but no count, size or share is either.
+    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number") and \
+        (not isinstance(instance, float) or math.isfinite(instance))
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, validators={"pattern": _whole_ascii_pattern},
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _is_finite_number))
+
+
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def _schema_problems(raw: Mapping[str, Any]) -> list[str]:
-    validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+    validator = _Validator(CONFIG_SCHEMA)
     problems = []
     for error in validator.iter_errors(dict(raw)):
         for leaf in _leaf_errors(error):
+            if leaf.validator in ("minimum", "maximum") and _non_finite(leaf.instance):
+                continue  # already reported by the type check, on the one line for this key
             problems.append(_describe(leaf))
     return sorted(set(problems))
 
@@ -338,6 +374,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         low, high = schema.get("minimum"), schema.get("maximum")
         bounds = f"{low} to {high}" if low is not None and high is not None else (f">= {low}" if low is not None else f"<= {high}")
         return f"{key}: {shown} is out of range; allowed: {bounds}"
+    if error.validator == "type" and _non_finite(value):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        bounds = f" from {low} to {high}" if low is not None and high is not None else (f" >= {low}" if low is not None else "")
+        return f"{key}: {shown} is not a finite number; allowed: a finite number{bounds}"
     if error.validator == "type":
         return f"{key}: {shown} has the wrong type; allowed: {error.validator_value}"
     if error.validator in ("minItems", "minLength"):
@@ -355,6 +395,7 @@ def _rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
     problems += _network_problems(raw.get("network", {}))
     problems += _mwaa_problems(raw.get("mwaa", {}))
     problems += _eks_problems(raw.get("eks", {}))
+    problems += _tag_problems(raw.get("tags", {}))
     if raw.get("keepMwaa") and "target" not in broken and raw.get("target") != "eks":
         problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
     if "airflowVersion" not in broken:
@@ -363,6 +404,25 @@ def _rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
     avg, peak = workload.get("averageConcurrentTasks"), workload.get("peakConcurrentTasks")
     if avg is not None and peak is not None and avg > peak:
         problems.append(f"workload.averageConcurrentTasks: {avg} is greater than workload.peakConcurrentTasks ({peak}); allowed: <= {peak}")
+    return problems
+
+
+def _tag_problems(tags: Mapping[str, str]) -> list[str]:
+    problems = []
+    allowed_text = "letters, digits, spaces and _ . : / = + - @"
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG_TEXT.fullmatch(key):
+            problems.append(f"tags: key {json.dumps(key)} is not a valid AWS tag key; allowed: 1-128 characters, {allowed_text}")
+        elif key.lower().startswith("aws:"):
+            problems.append(f"tags: key {json.dumps(key)} uses the prefix reserved for AWS; allowed: keys not starting with aws:")
+        elif key in PROGRAM_TAG_KEYS:
+            problems.append(f"tags: key {json.dumps(key)} is set by the program; allowed: keys other than {', '.join(PROGRAM_TAG_KEYS)}")
+        elif len(value) > 256 or not _TAG_TEXT.fullmatch(value):
+            problems.append(f"tags.{key}: {json.dumps(value)} is not a valid AWS tag value; allowed: up to 256 characters, {allowed_text}")
+    most = MAX_TAGS_PER_RESOURCE - PROGRAM_TAGS_PER_RESOURCE
+    if len(tags) > most:
+        problems.append(f"tags: {len(tags)} tags plus the program's own ({PROGRAM_TAGS_PER_RESOURCE}) exceed AWS's "
+                        f"{MAX_TAGS_PER_RESOURCE} per resource; allowed: at most {most} tags")
     return problems
 
 
@@ -378,10 +438,10 @@ def _network_problems(network: Mapping[str, Any]) -> list[str]:
     cidr = network.get("vpcCidr")
     if cidr is None:
         return []
-    try:
-        net = ipaddress.IPv4Network(cidr, strict=True)
-    except ValueError as exc:
-        return [f"network.vpcCidr: {json.dumps(cidr)} is not a valid network ({exc}); allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"]
+    problem = cidr_problem(cidr)
+    if problem:
+        return [f"network.vpcCidr: {json.dumps(cidr)} is not a valid network ({problem}); allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"]
+    net = ipaddress.IPv4Network(cidr)
     if not 16 <= net.prefixlen <= 22:
         return [f"network.vpcCidr: {json.dumps(cidr)} has prefix /{net.prefixlen}; allowed: /16 to /22"]
     if not net.is_private:
@@ -421,9 +481,15 @@ def _mwaa_problems(mwaa: Mapping[str, Any]) -> list[str]:
         low, high = merged[low_key], merged[high_key]
         if low > high:
             problems.append(f"mwaa.{low_key}: {low} is greater than mwaa.{high_key} ({high}); allowed: <= {high}")
+    from .airflow_config import PROGRAM_OPTIONS
+
     for option in mwaa.get("airflowConfigurationOptions", {}):
-        if option.count(".") != 1:
-            problems.append(f"mwaa.airflowConfigurationOptions: {json.dumps(option)} is not a valid option name; allowed: section.key, e.g. core.default_task_retries")
+        if not re.fullmatch(_OPTION_NAME, option, flags=re.ASCII):
+            problems.append(f"mwaa.airflowConfigurationOptions: {json.dumps(option)} is not a valid option name; allowed: "
+                            f"section.key, both letters, digits or '_' and not starting with a digit, e.g. core.default_task_retries")
+        elif option.lower() in PROGRAM_OPTIONS:
+            problems.append(f"mwaa.airflowConfigurationOptions: {json.dumps(option)} is set by the program; allowed: "
+                            f"options other than {', '.join(PROGRAM_OPTIONS)}")
     return problems
 
 
@@ -441,12 +507,14 @@ def _eks_problems(eks: Mapping[str, Any]) -> list[str]:
         problems.append(f"eks.nodeGroups: name {json.dumps(name)} is used twice; allowed: unique names")
     cidrs = eks.get("endpointPublicAccessCidrs", [])
     for index, cidr in enumerate(cidrs):
-        try:
-            ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError as exc:
-            problems.append(f"eks.endpointPublicAccessCidrs[{index}]: {json.dumps(cidr)} is not a valid network ({exc}); allowed: an IPv4 CIDR with no host bits")
-    if OPEN_CIDR in cidrs and not eks.get("allowOpenApiEndpoint", False):
-        problems.append(f"eks.endpointPublicAccessCidrs: {json.dumps(OPEN_CIDR)} opens the Kubernetes API to the internet; allowed: specific CIDRs, or set eks.allowOpenApiEndpoint true to accept it")
+        problem = cidr_problem(cidr)
+        if problem:
+            problems.append(f"eks.endpointPublicAccessCidrs[{index}]: {json.dumps(cidr)} is not a valid network ({problem}); "
+                            f"allowed: an IPv4 CIDR in canonical form with no host bits, e.g. 203.0.113.0/24")
+    if is_open(cidrs) and not eks.get("allowOpenApiEndpoint", False):
+        problems.append(f"eks.endpointPublicAccessCidrs: {json.dumps(cidrs)} cover {describe_share(cidrs)} and open the "
+                        f"Kubernetes API to the internet; allowed: CIDRs narrower than a /{OPEN_PREFIX} together, "
+                        f"or set eks.allowOpenApiEndpoint true to accept it")
     node_type = eks.get("cache", {}).get("nodeType")
     if node_type and node_type.split(".")[1] not in CACHE_NODE_FAMILIES:
         problems.append(f"eks.cache.nodeType: {json.dumps(node_type)} is not a known cache node family; allowed families: {', '.join(CACHE_NODE_FAMILIES)}")

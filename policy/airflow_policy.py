@@ -14,6 +14,7 @@ real value before it creates or updates the resource.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,7 +33,51 @@ UNKNOWN = _Unknown()
 # Stacks whose data stores must survive a `pulumi destroy` or a replacement: "prod" and "prod-<suffix>".
 # A pack that can't tell which stack it runs for treats it as production (the stricter answer).
 PRODUCTION_STACK = re.compile(r"^prod(-[A-Za-z0-9_.-]+)?$")
-OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+
+# ------------------------------------------------------------------------------ address space of CIDR lists
+# Shared with components/settings.py (the stack config check), so the program and the pack agree on "open".
+
+# A list of CIDRs is open when together they cover at least a /8's worth of their address family: wider than any
+# one organisation's range, and how 0.0.0.0/0 split in pieces (0.0.0.0/1 + 128.0.0.0/1) or a half of the
+# internet (0.0.0.0/1) would otherwise pass.
+OPEN_PREFIX = 8
+
+
+def cidr_problem(text: Any) -> str | None:
+    """Why `text` is not a CIDR in canonical form (what ipaddress prints back), or None when it is one."""
+    if not isinstance(text, str):
+        return "not a string"
+    if "/" not in text:
+        return "no prefix length"
+    try:
+        network = (ipaddress.IPv6Network if ":" in text else ipaddress.IPv4Network)(text, strict=True)
+    except ValueError as error:
+        return str(error)
+    if str(network) != text:
+        return f"not in canonical form, which is {network}"
+    return None
+
+
+def open_share(cidrs: Iterable[str]) -> dict[int, float]:
+    """Per IP version, the share of all addresses that the (canonical) CIDRs cover together, overlaps counted once."""
+    networks = [ipaddress.ip_network(c) for c in cidrs if cidr_problem(c) is None]
+    shares = {}
+    for version, bits in ((4, 32), (6, 128)):
+        same = [n for n in networks if n.version == version]
+        if same:
+            covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(same))
+            shares[version] = covered / 2 ** bits
+    return shares
+
+
+def is_open(cidrs: Iterable[str]) -> bool:
+    return any(share >= 2 ** -OPEN_PREFIX for share in open_share(cidrs).values())
+
+
+def describe_share(cidrs: Iterable[str]) -> str:
+    """'100% of IPv4 addresses', for messages."""
+    return ", ".join(f"{share * 100:.3g}% of IPv{version} addresses" for version, share in open_share(cidrs).items())
+
 
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
@@ -293,10 +338,14 @@ def eks_endpoint_not_open(resource_type: str, props: Mapping[str, Any], ctx: Sta
     if not cidrs:
         return ["EKS public API endpoint is open to 0.0.0.0/0 (the default): set endpointPublicAccess false or "
                 "list publicAccessCidrs"]
-    open_cidrs = sorted(c for c in cidrs if c in OPEN_CIDRS)
-    if open_cidrs:
-        return [f"EKS public API endpoint is open to {', '.join(open_cidrs)}: list specific publicAccessCidrs or "
-                f"set endpointPublicAccess false"]
+    if any(c is UNKNOWN for c in cidrs):
+        return []
+    bad = [f"{c!r} ({cidr_problem(c)})" for c in cidrs if cidr_problem(c)]
+    if bad:
+        return [f"EKS publicAccessCidrs must be CIDRs in canonical form: {', '.join(bad)}"]
+    if is_open(cidrs):
+        return [f"EKS public API endpoint is open to {', '.join(cidrs)} ({describe_share(cidrs)}): list specific "
+                f"publicAccessCidrs, narrower than a /{OPEN_PREFIX} together, or set endpointPublicAccess false"]
     return []
 
 

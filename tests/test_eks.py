@@ -50,8 +50,8 @@ def test_open_endpoint_needs_the_explicit_flag():
     with pytest.raises(ConfigError) as error:
         parse_settings({"target": "eks", "eks": eks}, "dev")
     assert error.value.problems == [
-        'eks.endpointPublicAccessCidrs: "0.0.0.0/0" opens the Kubernetes API to the internet; '
-        "allowed: specific CIDRs, or set eks.allowOpenApiEndpoint true to accept it"]
+        'eks.endpointPublicAccessCidrs: ["0.0.0.0/0"] cover 100% of IPv4 addresses and open the Kubernetes API to the '
+        "internet; allowed: CIDRs narrower than a /8 together, or set eks.allowOpenApiEndpoint true to accept it"]
     allowed = parse_settings({"target": "eks", "eks": {**eks, "allowOpenApiEndpoint": True}}, "dev")
     assert allowed.eks.endpoint_public_access_cidrs == ("0.0.0.0/0",)
 

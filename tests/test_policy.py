@@ -120,6 +120,15 @@ BAD_RESOURCES = [
     ("eks-endpoint-not-open", rules.EKS_COMPONENT,
      {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]}, DEV, None, "0.0.0.0/0"),
     ("eks-endpoint-not-open", rules.EKS_CLUSTER, {"vpcConfig": {"publicAccessCidrs": ["::/0"]}}, DEV, None, "::/0"),
+    # Openness is the address space covered, not the literal 0.0.0.0/0.
+    ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, DEV, None,
+     "0.0.0.0/1, 128.0.0.0/1 (100% of IPv4 addresses)"),
+    ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["0.0.0.0/1"]}, DEV, None, "50% of IPv4 addresses"),
+    ("eks-endpoint-not-open", rules.EKS_CLUSTER, {"vpcConfig": {"publicAccessCidrs": ["::/1", "8000::/1"]}}, DEV, None,
+     "100% of IPv6 addresses"),
+    ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["0.0.0.0/00"]}, DEV, None,
+     "'0.0.0.0/00' (not in canonical form, which is 0.0.0.0/0)"),
+    ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["203.0.113.1/24"]}, DEV, None, "has host bits set"),
     ("iam-no-admin-wildcard", "aws:iam/rolePolicy:RolePolicy", {"policy": ADMIN}, DEV, None, "Action '*' on Resource '*'"),
     ("iam-no-admin-wildcard", "aws:iam/policy:Policy",
      {"policy": _doc({"Sid": "All", "Effect": "Allow", "Action": ["s3:GetObject", "*:*"], "Resource": ["*"]})}, DEV, None, "statement All"),
@@ -168,6 +177,8 @@ GOOD_RESOURCES = [
     ("eks-secrets-encrypted", rules.EKS_CLUSTER,
      {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": rules.UNKNOWN}}}, DEV, None),
     ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["203.0.113.0/24"]}, DEV, None),
+    ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["203.0.113.0/24", "198.51.100.0/24", "16.0.0.0/9"]}, DEV, None),
+    ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["203.0.113.0/24", rules.UNKNOWN]}, DEV, None),
     ("eks-endpoint-not-open", rules.EKS_CLUSTER, {"vpcConfig": {"endpointPublicAccess": False}}, DEV, None),
     ("eks-endpoint-not-open", rules.EKS_COMPONENT, {"publicAccessCidrs": ["0.0.0.0/0"]},
      rules.StackContext.for_stack("dev", {"allowOpenEksEndpointStacks": ["dev"]}), None),
@@ -445,3 +456,24 @@ def test_pack_config_grants_a_public_webserver_to_listed_stacks_only(dev_pack):
         assert analyze(dev_pack, rules.MWAA_ENVIRONMENT, public) == []
     finally:
         dev_pack.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={}), timeout=30)
+
+
+@pytest.mark.parametrize(("cidrs", "is_open"), [
+    (["0.0.0.0/0"], True), (["0.0.0.0/1", "128.0.0.0/1"], True), (["10.0.0.0/8"], True),
+    (["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"], True),
+    # Overlaps count once: two copies of a /9 are still half a /8.
+    (["16.0.0.0/9", "16.0.0.0/9"], False), (["16.0.0.0/9", "16.128.0.0/9"], True),
+    (["203.0.113.0/24"], False), ([], False), (["::/0"], True), (["2001:db8::/32"], False),
+])
+def test_openness_is_the_address_space_covered(cidrs, is_open):
+    assert rules.is_open(cidrs) is is_open
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("0.0.0.0/0", None), ("203.0.113.0/24", None), ("2001:db8::/32", None),
+    ("0.0.0.0/00", "not in canonical form, which is 0.0.0.0/0"), ("10.0.0.0/08", "not in canonical form, which is 10.0.0.0/8"),
+    ("2001:DB8::/32", "not in canonical form, which is 2001:db8::/32"), ("203.0.113.7", "no prefix length"),
+    ("203.0.113.7/24", "203.0.113.7/24 has host bits set"), (" 10.0.0.0/8", "Only decimal digits permitted in ' 10' in ' 10.0.0.0'"),
+])
+def test_only_canonical_cidrs_are_accepted(text, problem):
+    assert rules.cidr_problem(text) == problem

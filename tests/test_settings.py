@@ -16,6 +16,14 @@ TOP_KEYS = "airflowVersion, eks, environmentName, keepMwaa, mwaa, network, prote
 MWAA_KEYS = ("airflowConfigurationOptions, environmentClass, logLevel, maxWebservers, maxWorkers, minWebservers, "
              "minWorkers, schedulers, webserverAccessMode, weeklyMaintenanceWindowStart")
 CIDR_ALLOWED = "allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"
+API_CIDR_ALLOWED = "allowed: an IPv4 CIDR in canonical form with no host bits, e.g. 203.0.113.0/24"
+OPEN_ALLOWED = "allowed: CIDRs narrower than a /8 together, or set eks.allowOpenApiEndpoint true to accept it"
+OPTION_ALLOWED = ("allowed: section.key, both letters, digits or '_' and not starting with a digit, "
+                  "e.g. core.default_task_retries")
+PROGRAM_OPTIONS = ("secrets.backend, secrets.backend_kwargs, logging.remote_logging, logging.remote_base_log_folder, "
+                   "logging.remote_log_conn_id, celery.worker_concurrency")
+WINDOW_ALLOWED = "allowed: DAY:HH:MM in UTC with DAY in MON..SUN and MM 00 or 30, e.g. SUN:03:00"
+TAG_TEXT = "letters, digits, spaces and _ . : / = + - @"
 
 
 def problems_of(raw: dict, stack: str = "dev") -> list[str]:
@@ -73,7 +81,7 @@ BAD_VALUES = [
     ("access-mode", {"target": "mwaa", "mwaa": {"webserverAccessMode": "PUBLIC"}},
      'mwaa.webserverAccessMode: "PUBLIC" is not allowed; allowed: PRIVATE_ONLY, PUBLIC_ONLY'),
     ("option-name-without-section", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {"retries": "2"}}},
-     'mwaa.airflowConfigurationOptions: "retries" is not a valid option name; allowed: section.key, e.g. core.default_task_retries'),
+     f'mwaa.airflowConfigurationOptions: "retries" is not a valid option name; {OPTION_ALLOWED}'),
     ("typo-top-level-key", {"target": "mwaa", "environmentNmae": "airflow-x"},
      f"environmentNmae: unknown config key; allowed keys: {TOP_KEYS}"),
     ("typo-nested-key", {"target": "mwaa", "mwaa": {"minWorker": 1}},
@@ -105,11 +113,10 @@ BAD_VALUES = [
     ("eks-node-group-without-name", {"target": "eks", "eks": {"nodeGroups": [{"minSize": 1}]}},
      "eks.nodeGroups[0].name: not set; allowed: a value"),
     ("eks-open-api-endpoint", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]}},
-     'eks.endpointPublicAccessCidrs: "0.0.0.0/0" opens the Kubernetes API to the internet; allowed: specific CIDRs, '
-     'or set eks.allowOpenApiEndpoint true to accept it'),
+     'eks.endpointPublicAccessCidrs: ["203.0.113.0/24", "0.0.0.0/0"] cover 100% of IPv4 addresses and open the '
+     f'Kubernetes API to the internet; {OPEN_ALLOWED}'),
     ("eks-endpoint-cidr-host-bits", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["203.0.113.1/24"]}},
-     'eks.endpointPublicAccessCidrs[0]: "203.0.113.1/24" is not a valid network (203.0.113.1/24 has host bits set); '
-     'allowed: an IPv4 CIDR with no host bits'),
+     f'eks.endpointPublicAccessCidrs[0]: "203.0.113.1/24" is not a valid network (203.0.113.1/24 has host bits set); {API_CIDR_ALLOWED}'),
     ("eks-unknown-cache-family", {"target": "eks", "eks": {"cache": {"nodeType": "cache.x9.large"}}},
      'eks.cache.nodeType: "cache.x9.large" is not a known cache node family; allowed families: t3, t4g, m5, m6g, m7g, r5, r6g, r7g'),
     ("eks-unknown-broker", {"target": "eks", "eks": {"broker": "rabbitmq"}},
@@ -128,6 +135,103 @@ BAD_VALUES = [
      "eks.nodeGroups: [] is empty; allowed: at least 1 item(s)"),
     ("workload-average-above-peak", {"target": "mwaa", "workload": {"averageConcurrentTasks": 30, "peakConcurrentTasks": 3}},
      "workload.averageConcurrentTasks: 30 is greater than workload.peakConcurrentTasks (3); allowed: <= 3"),
+    # --- EKS API endpoint: openness is the address space covered; only canonical CIDRs (issue 12, item 5)
+    ("eks-open-api-two-halves", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}},
+     'eks.endpointPublicAccessCidrs: ["0.0.0.0/1", "128.0.0.0/1"] cover 100% of IPv4 addresses and open the '
+     f'Kubernetes API to the internet; {OPEN_ALLOWED}'),
+    ("eks-open-api-half", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["0.0.0.0/1"]}},
+     'eks.endpointPublicAccessCidrs: ["0.0.0.0/1"] cover 50% of IPv4 addresses and open the '
+     f'Kubernetes API to the internet; {OPEN_ALLOWED}'),
+    ("eks-open-api-a-slash-8", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["16.0.0.0/8"]}},
+     'eks.endpointPublicAccessCidrs: ["16.0.0.0/8"] cover 0.391% of IPv4 addresses and open the '
+     f'Kubernetes API to the internet; {OPEN_ALLOWED}'),
+    ("eks-open-api-quarters", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]}},
+     'eks.endpointPublicAccessCidrs: ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"] cover 100% of IPv4 '
+     f'addresses and open the Kubernetes API to the internet; {OPEN_ALLOWED}'),
+    ("eks-endpoint-cidr-two-digit-zero-prefix", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["0.0.0.0/00"]}},
+     f'eks.endpointPublicAccessCidrs[0]: "0.0.0.0/00" is not a valid network (not in canonical form, which is 0.0.0.0/0); {API_CIDR_ALLOWED}'),
+    ("eks-endpoint-cidr-zero-padded-prefix", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["203.0.113.0/024"]}},
+     'eks.endpointPublicAccessCidrs[0]: "203.0.113.0/024" is not valid; allowed: an IPv4 CIDR, e.g. 203.0.113.0/24'),
+    ("eks-endpoint-cidr-leading-zero-octet", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["203.0.113.00/32"]}},
+     "eks.endpointPublicAccessCidrs[0]: \"203.0.113.00/32\" is not a valid network (Leading zeros are not permitted in '00' "
+     f"in '203.0.113.00'); {API_CIDR_ALLOWED}"),
+    ("eks-endpoint-cidr-bad-octet", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["203.0.313.0/24"]}},
+     "eks.endpointPublicAccessCidrs[0]: \"203.0.313.0/24\" is not a valid network (Octet 313 (> 255) not permitted in "
+     f"'203.0.313.0'); {API_CIDR_ALLOWED}"),
+    ("eks-endpoint-cidr-without-prefix", {"target": "eks", "eks": {"endpointPublicAccessCidrs": ["203.0.113.7"]}},
+     'eks.endpointPublicAccessCidrs[0]: "203.0.113.7" is not valid; allowed: an IPv4 CIDR, e.g. 203.0.113.0/24'),
+    ("cidr-leading-zero-octet", {"target": "mwaa", "network": {"vpcCidr": "10.020.0.0/16"}},
+     f"network.vpcCidr: \"10.020.0.0/16\" is not a valid network (Leading zeros are not permitted in '020' in '10.020.0.0'); {CIDR_ALLOWED}"),
+    # --- whole-string, ASCII-only patterns (item 12)
+    ("environment-name-trailing-newline", {"target": "mwaa", "environmentName": "airflow-dev\n"},
+     'environmentName: "airflow-dev\\n" is not valid; allowed: 3-24 lowercase letters, digits or \'-\', starting with a letter'),
+    ("maintenance-window-arabic-digit", {"target": "mwaa", "mwaa": {"weeklyMaintenanceWindowStart": "SUN:0\u0663:00"}},
+     f'mwaa.weeklyMaintenanceWindowStart: "SUN:0\\u0663:00" is not valid; {WINDOW_ALLOWED}'),
+    ("maintenance-window-trailing-newline", {"target": "mwaa", "mwaa": {"weeklyMaintenanceWindowStart": "SUN:03:00\n"}},
+     f'mwaa.weeklyMaintenanceWindowStart: "SUN:03:00\\n" is not valid; {WINDOW_ALLOWED}'),
+    ("cidr-arabic-digit", {"target": "mwaa", "network": {"vpcCidr": "10.20.0.0/1\u0666"}},
+     'network.vpcCidr: "10.20.0.0/1\\u0666" is not valid; allowed: an IPv4 CIDR from /16 to /22, e.g. 10.20.0.0/16'),
+    ("cidr-trailing-newline", {"target": "mwaa", "network": {"vpcCidr": "10.20.0.0/16\n"}},
+     'network.vpcCidr: "10.20.0.0/16\\n" is not valid; allowed: an IPv4 CIDR from /16 to /22, e.g. 10.20.0.0/16'),
+    ("eks-node-group-name-trailing-newline", {"target": "eks", "eks": {"nodeGroups": [{"name": "airflow\n"}]}},
+     "eks.nodeGroups[0].name: \"airflow\\n\" is not valid; allowed: lowercase letters, digits and '-', up to 31 characters"),
+    ("eks-instance-type-trailing-newline", {"target": "eks", "eks": {"nodeGroups": [{"name": "airflow", "instanceTypes": ["m6i.large\n"]}]}},
+     'eks.nodeGroups[0].instanceTypes[0]: "m6i.large\\n" is not valid; allowed: an EC2 instance type such as m6i.large'),
+    ("eks-cache-node-type-trailing-newline", {"target": "eks", "eks": {"cache": {"nodeType": "cache.t4g.micro\n"}}},
+     'eks.cache.nodeType: "cache.t4g.micro\\n" is not valid; allowed: an ElastiCache node type such as cache.t4g.micro'),
+    ("eks-db-class-arabic-digit", {"target": "eks", "eks": {"database": {"instanceClass": "db.t\u0664g.small"}}},
+     'eks.database.instanceClass: "db.t\\u0664g.small" is not valid; allowed: an RDS instance class such as db.t4g.small'),
+    ("eks-image-tag-trailing-newline", {"target": "eks", "eks": {"image": {"tag": "3.3.1-abc\n"}}},
+     'eks.image.tag: "3.3.1-abc\\n" is not valid; allowed: a container image tag'),
+    ("eks-image-repository-trailing-newline", {"target": "eks", "eks": {"image": {"repository": "example.com/airflow\n"}}},
+     'eks.image.repository: "example.com/airflow\\n" is not valid; allowed: a container image repository such as '
+     '123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow'),
+    # --- tags against AWS's rules (item 13)
+    ("tag-key-aws-prefix", {"target": "mwaa", "tags": {"aws:team": "data"}},
+     'tags: key "aws:team" uses the prefix reserved for AWS; allowed: keys not starting with aws:'),
+    ("tag-key-aws-prefix-any-case", {"target": "mwaa", "tags": {"AWS:team": "data"}},
+     'tags: key "AWS:team" uses the prefix reserved for AWS; allowed: keys not starting with aws:'),
+    ("tag-key-too-long", {"target": "mwaa", "tags": {"k" * 129: "v"}},
+     f'tags: key "{"k" * 129}" is not a valid AWS tag key; allowed: 1-128 characters, {TAG_TEXT}'),
+    ("tag-key-empty", {"target": "mwaa", "tags": {"": "v"}},
+     f'tags: key "" is not a valid AWS tag key; allowed: 1-128 characters, {TAG_TEXT}'),
+    ("tag-key-bad-character", {"target": "mwaa", "tags": {"team#1": "v"}},
+     f'tags: key "team#1" is not a valid AWS tag key; allowed: 1-128 characters, {TAG_TEXT}'),
+    ("tag-key-set-by-the-program", {"target": "mwaa", "tags": {"airflow:environment": "other"}},
+     'tags: key "airflow:environment" is set by the program; allowed: keys other than airflow:environment, Name, '
+     'kubernetes.io/role/elb, kubernetes.io/role/internal-elb'),
+    ("tag-value-too-long", {"target": "mwaa", "tags": {"team": "v" * 257}},
+     f'tags.team: "{"v" * 257}" is not a valid AWS tag value; allowed: up to 256 characters, {TAG_TEXT}'),
+    ("tag-value-newline", {"target": "mwaa", "tags": {"team": "data\nops"}},
+     f'tags.team: "data\\nops" is not a valid AWS tag value; allowed: up to 256 characters, {TAG_TEXT}'),
+    ("too-many-tags", {"target": "mwaa", "tags": {f"t{i}": "v" for i in range(48)}},
+     "tags: 48 tags plus the program's own (3) exceed AWS's 50 per resource; allowed: at most 47 tags"),
+    # --- Airflow option names (item 14)
+    ("option-empty-section", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {".x": "1"}}},
+     f'mwaa.airflowConfigurationOptions: ".x" is not a valid option name; {OPTION_ALLOWED}'),
+    ("option-blank-key", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {"core. ": "1"}}},
+     f'mwaa.airflowConfigurationOptions: "core. " is not a valid option name; {OPTION_ALLOWED}'),
+    ("option-two-dots", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {"core.a.b": "1"}}},
+     f'mwaa.airflowConfigurationOptions: "core.a.b" is not a valid option name; {OPTION_ALLOWED}'),
+    ("option-non-ascii-letter", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {"c\u00f6re.x": "1"}}},
+     f'mwaa.airflowConfigurationOptions: "c\\u00f6re.x" is not a valid option name; {OPTION_ALLOWED}'),
+    ("option-set-by-the-program", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {"secrets.backend": "x"}}},
+     f'mwaa.airflowConfigurationOptions: "secrets.backend" is set by the program; allowed: options other than {PROGRAM_OPTIONS}'),
+    ("option-set-by-the-program-any-case", {"target": "eks", "mwaa": {"airflowConfigurationOptions": {"Secrets.Backend_Kwargs": "{}"}}},
+     f'mwaa.airflowConfigurationOptions: "Secrets.Backend_Kwargs" is set by the program; allowed: options other than {PROGRAM_OPTIONS}'),
+    ("option-set-by-the-program-on-eks", {"target": "eks", "mwaa": {"airflowConfigurationOptions": {"celery.worker_concurrency": "4"}}},
+     f'mwaa.airflowConfigurationOptions: "celery.worker_concurrency" is set by the program; allowed: options other than {PROGRAM_OPTIONS}'),
+    # --- workload numbers are finite (item 15)
+    ("workload-nan", {"target": "mwaa", "workload": {"peakConcurrentTasks": float("nan")}},
+     "workload.peakConcurrentTasks: NaN is not a finite number; allowed: a finite number >= 0"),
+    ("workload-infinity", {"target": "mwaa", "workload": {"averageConcurrentTasks": float("inf")}},
+     "workload.averageConcurrentTasks: Infinity is not a finite number; allowed: a finite number >= 0"),
+    ("workload-hours-infinity", {"target": "mwaa", "workload": {"peakHoursPerDay": float("inf")}},
+     "workload.peakHoursPerDay: Infinity is not a finite number; allowed: a finite number from 0 to 24"),
+    ("workload-hours-minus-infinity", {"target": "mwaa", "workload": {"peakHoursPerDay": float("-inf")}},
+     "workload.peakHoursPerDay: -Infinity is not a finite number; allowed: a finite number from 0 to 24"),
+    ("workload-hours-above-a-day", {"target": "mwaa", "workload": {"peakHoursPerDay": 25}},
+     "workload.peakHoursPerDay: 25 is out of range; allowed: 0 to 24"),
 ]
 
 
@@ -137,8 +241,8 @@ def test_one_bad_value_gives_exactly_its_one_line_problem(raw, expected):
 
 
 def test_bad_value_cases_are_distinct_and_numerous():
-    # The table above is the contract: at least 15 different mistakes, each with its own message.
-    assert len({case[0] for case in BAD_VALUES}) == len(BAD_VALUES) >= 15
+    # The table above is the contract: at least 70 different mistakes, each with its own message.
+    assert len({case[0] for case in BAD_VALUES}) == len(BAD_VALUES) >= 70
     assert len({case[2] for case in BAD_VALUES}) == len(BAD_VALUES)
 
 
@@ -335,3 +439,78 @@ def test_changed_stack_names_never_share_an_environment_name():
     stacks = ["team.dev", "team_dev", "team-dev", "us-east-1-stage-2", "us-east-1-stage-3", "Prod", "prod"]
     names = [parse_settings({"target": "mwaa"}, stack).environment_name for stack in stacks]
     assert len(set(names)) == len(stacks), dict(zip(stacks, names))
+
+# ------------------------------------------------------------------------- the same mistakes through the program
+
+
+@pytest.fixture
+def monitors(monkeypatch):
+    """Every RecordingMonitor the planner creates while the test runs (to see what a failing plan registered)."""
+    import tools.planner as planner
+
+    created = []
+
+    class Watched(planner.RecordingMonitor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(planner, "RecordingMonitor", Watched)
+    return created
+
+
+@pytest.mark.parametrize(("raw", "expected"), [case[1:] for case in BAD_VALUES], ids=[case[0] for case in BAD_VALUES])
+def test_each_bad_value_stops_the_real_program_before_anything_is_declared(raw, expected, monitors, stack_raw_config):
+    import pulumi
+
+    import tools.planner as planner
+
+    # Exactly `raw` as the stack's config: the dev stack's own keys are removed, the region stays.
+    overrides = {**{key: None for key in stack_raw_config("dev")}, **raw}
+    with pytest.raises(pulumi.RunError) as caught:
+        planner.plan("dev", overrides)
+    assert str(caught.value).splitlines() == ["invalid stack config (1 problem(s)):", f"  {expected}"]
+    assert len(monitors) == 1 and monitors[0].planned == [] and monitors[0].resources == {}
+
+
+def test_values_at_the_edge_of_each_new_rule_are_accepted():
+    settings = parse_settings({
+        "target": "eks",
+        "tags": {**{f"t{i}": "v" for i in range(45)}, "k" * 128: "v" * 256, "cost-center/team:a_b=c+d@e.f": ""},
+        "mwaa": {"airflowConfigurationOptions": {"core.default_task_retries": 2, "_s.k_1": "x"}},
+        "eks": {"endpointPublicAccessCidrs": ["203.0.113.0/24", "16.0.0.0/9", "16.0.0.0/9"]},
+        "workload": {"averageConcurrentTasks": 0.5, "peakConcurrentTasks": 1e6, "peakHoursPerDay": 24},
+    }, "dev")
+    assert len(settings.tags) == 47  # the most that leaves room for the program's own 3 within AWS's 50
+    assert settings.eks.endpoint_public_access_cidrs == ("203.0.113.0/24", "16.0.0.0/9", "16.0.0.0/9")
+    assert settings.mwaa.airflow_configuration_options == {"core.default_task_retries": "2", "_s.k_1": "x"}
+
+
+@pytest.mark.parametrize("target", ["mwaa", "eks"])
+def test_the_program_puts_at_most_its_counted_tags_on_a_resource(planned, target):
+    from components.settings import PROGRAM_TAG_KEYS, PROGRAM_TAGS_PER_RESOURCE
+
+    plan = planned("dev", target=target, tags={"team": "data"})
+    tagged = [r for r in plan.resources if isinstance(r.inputs.get("tags"), dict)]
+    assert len(tagged) > 20
+    own = [{k for k in r.inputs["tags"] if k != "team"} for r in tagged]
+    assert max(len(keys) for keys in own) == PROGRAM_TAGS_PER_RESOURCE
+    assert set().union(*own) <= set(PROGRAM_TAG_KEYS)
+    assert all(r.inputs["tags"]["team"] == "data" for r in tagged)
+
+
+def test_options_the_program_sets_are_exactly_the_reserved_ones(planned):
+    from components.airflow_config import PROGRAM_OPTIONS
+
+    plan = planned("dev", target="eks", keepMwaa=True)
+    config = plan.one("kubernetes:helm.sh/v3:Release", "eks-airflow").inputs["values"]["config"]
+    set_on_eks = {f"{section}.{key}" for section, options in config.items() for key in options}
+    set_on_mwaa = set(plan.one("aws:mwaa/environment:Environment").inputs["airflowConfigurationOptions"])
+    user = set(stack_raw_config_options())
+    assert (set_on_eks | set_on_mwaa) - user == set(PROGRAM_OPTIONS)
+
+
+def stack_raw_config_options() -> dict:
+    from tests.conftest import stack_raw_config
+
+    return stack_raw_config("dev").get("mwaa", {}).get("airflowConfigurationOptions", {})
