@@ -16,11 +16,17 @@ def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def assume_role_policy(services: Sequence[str]) -> pulumi.Output[str]:
-    return pulumi.Output.json_dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}],
-    })
+def assume_role_policy(services: Sequence[str], condition: dict[str, Any] | None = None) -> pulumi.Output[str]:
+    statement: Statement = {"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def on_behalf_of(ctx: AwsContext, source_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Trust condition against the confused deputy: the service may assume the role only for this account's
+    resource `source_arn` (aws:SourceAccount and aws:SourceArn, AWS's cross-service guidance)."""
+    return {"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnLike": {"aws:SourceArn": source_arn}}
 
 
 def dag_bucket_read(bucket_arn: pulumi.Input[str]) -> list[Statement]:

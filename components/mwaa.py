@@ -12,6 +12,9 @@ from . import iam
 from .platform import SharedPlatform
 
 LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
+# The CloudWatch log group MWAA writes each log type to: airflow-<environment name>-<suffix>.
+LOG_GROUP_SUFFIXES = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
+MWAA_SERVICES = ("airflow.amazonaws.com", "airflow-env.amazonaws.com")
 
 
 @dataclass
@@ -39,9 +42,8 @@ class MwaaAirflow(pulumi.ComponentResource):
                      "description": "AWS APIs and PyPI through NAT"}],
             tags=platform.tags, opts=child)
 
-        role = aws.iam.Role(f"{name}-execution-role",
-                            assume_role_policy=iam.assume_role_policy(["airflow.amazonaws.com", "airflow-env.amazonaws.com"]),
-                            tags=platform.tags, opts=child)
+        trust = iam.assume_role_policy(MWAA_SERVICES, iam.on_behalf_of(platform.aws, environment_arn(platform)))
+        role = aws.iam.Role(f"{name}-execution-role", assume_role_policy=trust, tags=platform.tags, opts=child)
         self.execution_policy = execution_role_policy(platform)
         aws.iam.RolePolicy(f"{name}-execution-policy", role=role.id, policy=self.execution_policy, opts=child)
 
@@ -81,12 +83,22 @@ class MwaaAirflow(pulumi.ComponentResource):
         self.register_outputs({"environmentArn": self.environment.arn, "executionRoleArn": role.arn, "uiUrl": self.ui_url})
 
 
+def environment_arn(platform: SharedPlatform) -> pulumi.Output[str]:
+    return platform.aws.arn("airflow", f"environment/{platform.settings.environment_name}")
+
+
+def log_group_arns(platform: SharedPlatform) -> list[pulumi.Output[str]]:
+    """This environment's log groups and their streams (`:*`), by exact name: a pattern such as airflow-<env>-*
+    would also match the groups of an environment named <env>-2 in the same account."""
+    groups = [f"log-group:airflow-{platform.settings.environment_name}-{suffix}" for suffix in LOG_GROUP_SUFFIXES]
+    return [platform.aws.arn("logs", resource) for group in groups for resource in (group, f"{group}:*")]
+
+
 def execution_role_policy(platform: SharedPlatform) -> pulumi.Output[str]:
     """Least privilege for one environment: its bucket, log groups, Celery queues, key and secrets."""
-    ctx, env_name, bucket = platform.aws, platform.settings.environment_name, platform.bucket
+    ctx, bucket = platform.aws, platform.bucket
     return iam.policy_document([
-        {"Sid": "PublishMetrics", "Effect": "Allow", "Action": "airflow:PublishMetrics",
-         "Resource": ctx.arn("airflow", f"environment/{env_name}")},
+        {"Sid": "PublishMetrics", "Effect": "Allow", "Action": "airflow:PublishMetrics", "Resource": environment_arn(platform)},
         {"Sid": "NoBucketListing", "Effect": "Deny", "Action": "s3:ListAllMyBuckets",
          "Resource": [bucket.bucket_arn, pulumi.Output.concat(bucket.bucket_arn, "/*")]},
         *iam.dag_bucket_read(bucket.bucket_arn),
@@ -95,7 +107,7 @@ def execution_role_policy(platform: SharedPlatform) -> pulumi.Output[str]:
         {"Sid": "WriteLogs", "Effect": "Allow",
          "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents", "logs:GetLogEvents",
                     "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults"],
-         "Resource": ctx.arn("logs", f"log-group:airflow-{env_name}-*")},
+         "Resource": log_group_arns(platform)},
         {"Sid": "DescribeLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
         {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
         # MWAA's Celery queues live in an AWS-owned account, hence the '*' account in the ARN.

@@ -82,6 +82,17 @@ def test_execution_role_is_trusted_by_exactly_the_two_mwaa_services(dev_plan):
     assert sorted(as_list(statement["Principal"]["Service"])) == ["airflow-env.amazonaws.com", "airflow.amazonaws.com"]
 
 
+
+def test_execution_role_trust_is_limited_to_this_accounts_environment(dev_plan):
+    # Confused-deputy guard: MWAA may assume the role only on behalf of this environment in this account.
+    [statement] = json.loads(mwaa_role(dev_plan).inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": dev_plan.one(ENV).outputs["arn"]},
+    }
+    assert dev_plan.one(ENV).outputs["arn"] == "arn:aws:airflow:us-east-1:123456789012:environment/airflow-dev"
+
+
 def test_environment_runs_as_the_execution_role(dev_plan):
     assert dev_plan.one(ENV).inputs["executionRoleArn"] == mwaa_role(dev_plan).outputs["arn"]
 
@@ -117,16 +128,27 @@ def test_s3_access_is_limited_to_this_bucket(dev_plan):
     assert any(f"{bucket_arn}/*" in as_list(s["Resource"]) for s in readers)
 
 
+def log_resources(env_name: str) -> set[str]:
+    groups = [f"arn:aws:logs:us-east-1:123456789012:log-group:airflow-{env_name}-{suffix}"
+              for suffix in ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")]
+    return {*groups, *(f"{group}:*" for group in groups)}
+
+
 def test_logs_are_limited_to_this_environments_log_groups(dev_plan):
-    expected = "arn:aws:logs:us-east-1:123456789012:log-group:airflow-airflow-dev-*"
     writes = [s for s in statements_with(execution_policy(dev_plan), "logs:")
               if as_list(s["Action"]) != ["logs:DescribeLogGroups"]]
     assert writes
     assert "logs:PutLogEvents" in [a for s in writes for a in as_list(s["Action"])]
-    assert all(as_list(s["Resource"]) == [expected] for s in writes)
-    # MWAA names its log groups airflow-<environment name>-<Type>: the pattern covers them, not a neighbour's.
-    assert fnmatch.fnmatchcase("arn:aws:logs:us-east-1:123456789012:log-group:airflow-airflow-dev-Task", expected)
-    assert not fnmatch.fnmatchcase("arn:aws:logs:us-east-1:123456789012:log-group:airflow-airflow-prod-Task", expected)
+    assert all(set(as_list(s["Resource"])) == log_resources("airflow-dev") for s in writes)
+    # MWAA names its log groups airflow-<environment name>-<Type>: each of them and its streams is covered, and no
+    # group of an environment named airflow-dev-2 (whose groups start with airflow-airflow-dev-) is.
+    resources = [r for s in writes for r in as_list(s["Resource"])]
+    mine = "arn:aws:logs:us-east-1:123456789012:log-group:airflow-airflow-dev-Task"
+    assert any(fnmatch.fnmatchcase(mine, r) for r in resources)
+    assert any(fnmatch.fnmatchcase(f"{mine}:log-stream:dag_id=x/run_id=y", r) for r in resources)
+    for neighbour in ("airflow-airflow-dev-2-Task", "airflow-airflow-dev-2-Worker", "airflow-airflow-prod-Task"):
+        arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{neighbour}"
+        assert not any(fnmatch.fnmatchcase(arn, r) or fnmatch.fnmatchcase(f"{arn}:log-stream:s", r) for r in resources), neighbour
 
 
 def test_sqs_is_limited_to_mwaa_celery_queues(dev_plan):
@@ -231,7 +253,9 @@ def test_policy_follows_the_environment_name(custom_plan):
     [metrics] = statements_with(statements, "airflow:")
     assert as_list(metrics["Resource"]) == ["arn:aws:airflow:us-east-1:123456789012:environment/airflow-blue"]
     logs = {r for s in statements_with(statements, "logs:") for r in as_list(s["Resource"])} - {"*"}
-    assert logs == {"arn:aws:logs:us-east-1:123456789012:log-group:airflow-airflow-blue-*"}
+    assert logs == log_resources("airflow-blue")
+    [trust] = json.loads(mwaa_role(custom_plan).inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:aws:airflow:us-east-1:123456789012:environment/airflow-blue"}
 
 
 def test_webserver_access_defaults_to_private_only(planned, stack_value):
