@@ -443,22 +443,6 @@ def test_changed_stack_names_never_share_an_environment_name():
 # ------------------------------------------------------------------------- the same mistakes through the program
 
 
-@pytest.fixture
-def monitors(monkeypatch):
-    """Every RecordingMonitor the planner creates while the test runs (to see what a failing plan registered)."""
-    import tools.planner as planner
-
-    created = []
-
-    class Watched(planner.RecordingMonitor):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            created.append(self)
-
-    monkeypatch.setattr(planner, "RecordingMonitor", Watched)
-    return created
-
-
 @pytest.mark.parametrize(("raw", "expected"), [case[1:] for case in BAD_VALUES], ids=[case[0] for case in BAD_VALUES])
 def test_each_bad_value_stops_the_real_program_before_anything_is_declared(raw, expected, monitors, stack_raw_config):
     import pulumi
