@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import pytest
@@ -254,7 +255,28 @@ def test_every_problem_names_its_key_and_what_is_allowed_on_one_line(raw, expect
     # The key named is a real path into the config that was given (or the required key that is missing).
     top = re.split(r"[.\[]", key, maxsplit=1)[0]
     assert top in raw or top in CONFIG_SCHEMA["required"]
-    assert "allowed" in problem
+    assert "allowed" in problem.split(";")[-1]
+    # The bad value is shown, as JSON (or its count, for a list or map too long), unless the mistake is a missing key
+    # or an unknown one (then the key named is the bad value).
+    if "not set" not in problem and "unknown config key" not in problem:
+        shown = [json.dumps(v) for v in _scalars({k: v for k, v in raw.items() if k != "target" or top == "target"})]
+        assert any(text in problem for text in shown), (problem, shown)
+
+
+def _scalars(value):
+    """Every map key and scalar value inside `value`, and the size of every map or list (what a message may show)."""
+    if isinstance(value, dict):
+        yield len(value)
+        for key, item in value.items():
+            yield key
+            yield from _scalars(item)
+    elif isinstance(value, list):
+        yield len(value)
+        yield value
+        for item in value:
+            yield from _scalars(item)
+    else:
+        yield value
 
 
 def test_all_problems_are_reported_at_once():
