@@ -376,6 +376,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         bounds = f"{low} to {high}" if low is not None and high is not None else (f">= {low}" if low is not None else f"<= {high}")
         return f"{key}: {shown} is out of range; allowed: {bounds}"
     if error.validator == "type" and _non_finite(value):
+        if isinstance(error.validator_value, list):  # a number is one of several types allowed here
+            return f"{key}: {shown} is not a finite number; allowed: {', '.join(error.validator_value)} (numbers finite)"
         low, high = schema.get("minimum"), schema.get("maximum")
         bounds = f" from {low} to {high}" if low is not None and high is not None else (f" >= {low}" if low is not None else "")
         return f"{key}: {shown} is not a finite number; allowed: a finite number{bounds}"

@@ -231,6 +231,8 @@ BAD_VALUES = [
      "workload.peakHoursPerDay: Infinity is not a finite number; allowed: a finite number from 0 to 24"),
     ("workload-hours-minus-infinity", {"target": "mwaa", "workload": {"peakHoursPerDay": float("-inf")}},
      "workload.peakHoursPerDay: -Infinity is not a finite number; allowed: a finite number from 0 to 24"),
+    ("option-value-nan", {"target": "mwaa", "mwaa": {"airflowConfigurationOptions": {"core.parallelism": float("nan")}}},
+     'mwaa.airflowConfigurationOptions.core.parallelism: NaN is not a finite number; allowed: string, number, boolean (numbers finite)'),
     ("workload-hours-above-a-day", {"target": "mwaa", "workload": {"peakHoursPerDay": 25}},
      "workload.peakHoursPerDay: 25 is out of range; allowed: 0 to 24"),
 ]
