@@ -99,19 +99,3 @@ def prod_plan():
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
-
-
-@pytest.fixture
-def monitors(monkeypatch):
-    """Every RecordingMonitor the planner creates while the test runs (to see what a failing plan registered)."""
-    import tools.planner as planner
-
-    created: list = []
-
-    class Watched(planner.RecordingMonitor):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            created.append(self)
-
-    monkeypatch.setattr(planner, "RecordingMonitor", Watched)
-    return created

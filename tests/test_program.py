@@ -10,6 +10,20 @@ import pytest
 import tools.planner as planner
 
 
+@pytest.fixture
+def monitors(monkeypatch):
+    """Every RecordingMonitor the planner creates while the test runs (to see what a failing plan registered)."""
+    created: list[planner.RecordingMonitor] = []
+
+    class Watched(planner.RecordingMonitor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(planner, "RecordingMonitor", Watched)
+    return created
+
+
 BAD = {
     "target": "kubernetes",
     "mwaa": {"environmentClass": "mw1.micro", "maxWorkers": 2},

@@ -10,6 +10,7 @@ import pytest
 
 from components import airflow_config
 from components.settings import CONFIG_SCHEMA, EKS_KUBERNETES_VERSIONS, ConfigError, parse_settings
+from tests.test_program import monitors  # noqa: F401 - the fixture: what a failing plan registered
 
 VERSIONS = "2.9.2, 2.10.1, 2.10.3, 2.11.0, 2.11.2, 3.0.6, 3.2.1, 3.3.1"
 CLASSES = "mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge"
