@@ -41,9 +41,6 @@ PGBOUNCER_HOST = f"{FULLNAME}-pgbouncer.{NAMESPACE}"
 # chart's stats exporter, whose health check is PgBouncer's readiness probe) reads a missing sslmode as `require`.
 # The chart's default for its own connection Secrets and data.metadataConnection.sslmode is the same.
 PGBOUNCER_CLIENT_SSLMODE = "disable"
-# The chart moved Celery-only worker settings under workers.celery (workers.celery.keda from 1.20.0, #61820) and
-# deprecated the old keys in 1.21.0.
-CELERY_WORKER_SECTION_FROM = (1, 20, 0)
 
 
 class SecretNames:
@@ -109,15 +106,14 @@ def task_environment() -> list[dict[str, str]]:
 
 
 def _celery_workers(inputs: ChartInputs) -> dict[str, Any]:
-    """Celery worker values under the keys the pinned chart reads (see CELERY_WORKER_SECTION_FROM)."""
+    """Celery worker values under the keys the pinned chart reads (workers.celery.keda exists from 1.20.0, #61820)."""
     keda = {"enabled": True, "minReplicaCount": inputs.workers.min_replicas,
             "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True}
     persistence = {"enabled": False}
     # workers.serviceAccount on every chart: 1.21.0 ignores workers.celery.serviceAccount in its RBAC bindings and
     # service-account helper (apache/airflow#67261, fixed after 1.21.0), so the IRSA role would not reach workers.
     account = _service_account("worker", inputs.role_arns.get("worker"))
-    release = tuple(int(part) for part in chart_version(inputs.airflow_version).split("."))
-    if release < CELERY_WORKER_SECTION_FROM:
+    if not uses_celery_section(inputs.airflow_version):
         return {"persistence": persistence, "serviceAccount": account, "keda": keda}
     return {"serviceAccount": account, "celery": {"persistence": persistence, "keda": keda}}
 
@@ -191,6 +187,11 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         values["webserverSecretKeySecretName"] = SecretNames.webserver_secret_key
         values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver"))}
     return values
+
+
+def uses_celery_section(airflow_version: str) -> bool:
+    """Chart 1.21.0 moved the Celery worker keys under workers.celery (the old ones are deprecated); 1.19.0 lacks it."""
+    return tuple(int(p) for p in chart_version(airflow_version).split(".")) >= (1, 21, 0)
 
 
 def pgbouncer_ini(db_host: str, db_port: int, database: str) -> str:
