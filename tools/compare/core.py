@@ -106,7 +106,7 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     base = Profile(workload["averageConcurrentTasks"], workload["peakConcurrentTasks"], workload["peakHoursPerDay"],
                    prices.hours_per_month)
     result = break_even(MwaaModel(mwaa.declared, mwaa.items, prices),
-                        EksModel(eks.declared, eks.items, prices, assumptions), base, assumptions["maxScale"])
+                        EksModel(eks.declared, eks.items, prices), base, assumptions["maxScale"])
     # each target's own notes once (a note both plans give is said once), then what both leave out
     notes = list(dict.fromkeys(unpriced_notes(mwaa.declared) + unpriced_notes(eks.declared) + [SHARED_UNPRICED_NOTE]))
     proxies = sorted({f"{i.price_key} ({i.proxy_of})" for t in targets.values() for i in t.items if i.proxy_of})

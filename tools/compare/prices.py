@@ -47,17 +47,23 @@ class PriceTable:
         self.facts = data.get("facts", {})
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "PriceTable":
-        path = Path(path) if path else DEFAULT_PRICES
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise PriceError(f"price file {path} not found") from None
-        except json.JSONDecodeError as exc:
-            raise PriceError(f"price file {path} is not valid JSON ({exc})") from None
-        if not isinstance(data.get("prices"), dict):
-            raise PriceError(f"price file {path} has no \"prices\" object keyed by region")
-        return cls(data, path)
+    def load(cls, extra: Path | str | None = None) -> "PriceTable":
+        """The shipped table, with the entries of `extra` (--prices FILE) added or replacing its own."""
+        data = _read(DEFAULT_PRICES)
+        if extra is None:
+            return cls(data, DEFAULT_PRICES)
+        overlay = _read(Path(extra))
+        for region, entries in overlay["prices"].items():
+            for key, entry in entries.items():
+                if not isinstance(entry, dict) or not isinstance(entry.get("price"), (int, float)):
+                    raise PriceError(f"price file {extra}: prices.{region}.{key} has no numeric \"price\"; allowed: "
+                                     f"{{\"price\": 0.168, \"unit\": \"hour\", \"source\": \"<url>\", \"asOf\": \"YYYY-MM-DD\"}}")
+                if not entry.get("source"):
+                    raise PriceError(f"price file {extra}: prices.{region}.{key} has no \"source\"; every price says "
+                                     "where it comes from")
+            data["prices"].setdefault(region, {}).update({k: {**v, "suppliedBy": str(extra)} for k, v in entries.items()})
+        data["facts"].update(overlay.get("facts", {}))
+        return cls(data, DEFAULT_PRICES)
 
     @property
     def display_path(self) -> str:
@@ -82,15 +88,6 @@ class PriceTable:
             raise PriceError(f"no fact {name!r} in {self.display_path}; facts: {', '.join(sorted(k for k in self.facts if not k.startswith('_')))}")
         return self.facts[name]
 
-    def instance_spec(self, instance_type: str) -> tuple[float, float]:
-        """(vCPU, memory GiB) of an EC2 instance type."""
-        types = self.fact("ec2.instanceTypes")["types"]
-        if instance_type not in types:
-            raise PriceError(f"no vCPU/memory for instance type {instance_type!r} in {self.display_path} "
-                             f"(facts.ec2.instanceTypes); known: {', '.join(sorted(types))}")
-        spec = types[instance_type]
-        return float(spec["vcpu"]), float(spec["memoryGiB"])
-
     def mwaa_tasks_per_worker(self, environment_class: str) -> int:
         classes = self.fact("mwaa.classes")["classes"]
         if environment_class not in classes:
@@ -100,6 +97,19 @@ class PriceTable:
 
     def mwaa_included_workers(self) -> int:
         return int(self.fact("mwaa.included")["workers"])
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PriceError(f"price file {path} not found") from None
+    except json.JSONDecodeError as exc:
+        raise PriceError(f"price file {path} is not valid JSON ({exc})") from None
+    if not isinstance(data.get("prices"), dict):
+        raise PriceError(f"price file {path} has no \"prices\" object keyed by region")
+    data.setdefault("facts", {})
+    return data
 
 
 class RegionPrices:
@@ -130,7 +140,9 @@ class RegionPrices:
                 break
         siblings = sorted(k[len(family) + 1:] for k in self.entries if k.startswith(family + "."))
         have = f"available {family}.*: {', '.join(siblings)}" if siblings else f"no {family}.* prices there at all"
-        return f"no price {key!r} for region {self.region} in {self.table.display_path}; {have}"
+        return (f"no price {key!r} for region {self.region} in {self.table.display_path}; {have}; supply it with "
+                f"--prices FILE holding {{\"prices\": {{\"{self.region}\": {{\"{key}\": {{\"price\": ..., \"unit\": ..., "
+                f"\"source\": ..., \"asOf\": ...}}}}}}}}")
 
 
 # Key families whose last part contains a dot (instance types), so 'rsplit' alone would cut them wrongly.
