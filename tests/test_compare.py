@@ -13,7 +13,7 @@ import pytest
 
 import tools.compare.core as core
 from tests.conftest import planned
-from tests.test_costs import AS_OF, PINNED, pinned_plans, tiny_table
+from tests.test_costs import AS_OF, NO_GROWTH, PINNED, pinned_plans, tiny_table
 from components.settings import RESOURCE_KEYS
 from tools.compare import cli
 from tools.compare.assumptions import Assumptions
@@ -29,7 +29,7 @@ ZERO = {"cpuMillis": 0, "memoryMiB": 0}
 SIMPLE_EKS = {**PINNED["eks"], "resources": {key: ZERO for key in RESOURCE_KEYS},
               "workers": {"minReplicas": 1, "maxReplicas": 3, "concurrency": 10, "taskCpuMillis": 200,
                           "taskMemoryMiB": 400, "podCpuMillis": 0, "podMemoryMiB": 0}}
-SCAN_3X = Assumptions({"maxScale": 3})
+SCAN_3X = Assumptions({"maxScale": 3, **NO_GROWTH})
 
 
 @pytest.fixture
@@ -106,7 +106,12 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
     assert code == 0, err
     data = json.loads(out)  # stdout is nothing but the JSON document
     assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "asOf", "targets", "breakEven",
-                         "assumptions", "notes"}
+                         "assumptions", "notes", "commitment", "operations", "tco"}
+    assert data["commitment"] == "none"
+    ops = data["operations"]
+    assert ops["eks"]["monthly"] == ops["eks"]["hoursPerMonth"] * ops["eks"]["hourlyRate"] == 2000  # 20 h x $100
+    assert data["tco"]["declared"]["mwaa"] == pytest.approx(data["targets"]["mwaa"]["cost"]["total"] + 400, abs=0.01)
+    assert data["tco"]["breakEven"]["verdict"] in ("eks-cheaper-from", "eks-always-cheaper", "never")
     assert data["asOf"] == datetime.date.today().isoformat()  # the pricing date defaults to today
     assert (data["stack"], data["region"], data["currency"]) == ("dev", "us-east-1", "USD")
     assert set(data["targets"]) == {"mwaa", "eks"}
@@ -129,7 +134,8 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
             "notes", "maxScale", "scannedUpToPeakConcurrentTasks"} <= set(be)
     assert be["verdict"] in ("eks-cheaper-from", "eks-always-cheaper", "never")
     assert be["plot"] is None
-    assert [p["scale"] for p in be["points"]][:3] == [0.25, 0.5, 1]
+    scales = [p["scale"] for p in be["points"]]
+    assert scales == sorted(scales) and {0.25, 0.5, 1} <= set(scales)
     assert set(data["assumptions"]["natDataGbPerMonth"]) == {"value", "unit", "description", "overridden"}
     # both plans came from the same stack config; only the target differs
     assert [overrides for _, overrides in cached_planner] == [{"target": "mwaa"}, {"target": "eks"}]

@@ -116,14 +116,14 @@ def test_the_comparison_reads_the_pods_from_the_plan_not_from_assumptions():
 
 
 def test_mwaa_prices_web_servers_up_to_max_at_peak_and_schedulers_above_the_included_two():
-    from tests.test_costs import AS_OF, tiny_table
+    from tests.test_costs import AS_OF, NO_GROWTH, tiny_table
     from tools.compare.assumptions import Assumptions
     from tools.compare.core import compare
     from tools.compare.workload import MwaaModel, Profile
 
     mwaa = {**PINNED["mwaa"], "schedulers": 3, "minWebservers": 2, "maxWebservers": 4}
     table = tiny_table(**{"mwaa.scheduler.mw1.small": 0.2, "mwaa.webserver.mw1.small": 0.1})
-    result = compare("dev", pinned_plans(mwaa=mwaa), table, Assumptions(), as_of=AS_OF)
+    result = compare("dev", pinned_plans(mwaa=mwaa), table, Assumptions(NO_GROWTH), as_of=AS_OF)
     target = result.targets["mwaa"]
     model = MwaaModel(target.declared, target.items, table)
     # 5 tasks all day at peak 10 for 6 h/day: off-peak 547.5 h, peak 182.5 h. Environment 730 x 0.1 = 73; one worker

@@ -23,6 +23,14 @@ DEFAULTS: dict[str, Assumption] = {
     "mwaaLogsGbPerMonth": Assumption(5, "GB/month", "Airflow logs MWAA sends to CloudWatch Logs (5 log types at the configured level), ingested and kept a month"),
     "eksLogsGbPerMonth": Assumption(5, "GB/month", "EKS control-plane logs (api, audit, authenticator, controllerManager, scheduler) in CloudWatch Logs, ingested and kept a month"),
     "mwaaMetadbGb": Assumption(10, "GB", "MWAA metadata database storage (AWS's own pricing example uses 10 GB)"),
+    # usage that grows with the workload (per task-hour: one task running for an hour), priced in the scan
+    "taskLogGbPerTaskHour": Assumption(0.01, "GB/task-hour", "task logs written per task-hour: to CloudWatch Logs on MWAA (ingested and kept a month), to S3 on EKS (kept a month)"),
+    "natGbPerTaskHour": Assumption(0.02, "GB/task-hour", "data a running task moves through the NAT gateway (internet APIs, AWS APIs without a VPC endpoint), on both targets"),
+    "eksCrossAzGbPerTaskHour": Assumption(0.02, "GB/task-hour", "EKS traffic between AZs per task-hour (worker to PgBouncer/RDS/Redis/scheduler in the other AZ, both directions); MWAA bills none"),
+    # operations: people's time, shown apart from the AWS bill and added in the TCO
+    "opsHourlyRate": Assumption(100, "USD/h", "loaded cost of one platform-engineer hour (about $200k a year over 2,000 h); use your own"),
+    "mwaaOpsHoursPerMonth": Assumption(4, "h/month", "MWAA upkeep: Airflow upgrades are one API call but DAGs and requirements must be tested (2 a year x 8 h = 1.3 h), requirements/plugins changes and alarms (1.5 h), support cases (1 h); AWS patches and runs the rest"),
+    "eksOpsHoursPerMonth": Assumption(20, "h/month", "EKS upkeep: a Kubernetes minor upgrade every ~14 months or extended support at +$0.50/h (40 h each = 2.9 h), chart and Airflow upgrades (2 a year x 16 h = 2.7 h), monthly node AMI patching (2 h), KEDA/autoscaler/CSI add-on upgrades (1.5 h), RDS/ElastiCache maintenance (1 h), on-call for the self-run components (10 h)"),
     # the break-even scan (pod and node sizes are not assumptions: they come from the plan, see docs/comparison.md)
     "maxScale": Assumption(20, "x", "the break-even scan grows the configured workload (average and peak together) up to this multiple"),
 }

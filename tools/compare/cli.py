@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", metavar="YYYY-MM-DD",
                    help="pricing date (default: today); decides whether the EKS control plane is in standard or "
                         "extended support")
+    p.add_argument("--commitment", choices=("none", "1y"), default="none",
+                   help="price EC2, RDS and ElastiCache at 1-year Savings Plan / reserved rates (default: On-Demand)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
@@ -97,15 +99,18 @@ def _run(args: argparse.Namespace, err) -> int:
     from .core import compare, plan_targets
     from .prices import PriceTable
 
+    from .stackfile import check as check_stack_file
+
     as_of = pricing_date(args.as_of)
     overrides = Assumptions.parse(args.assume)
     if args.max_scale is not None:
         overrides["maxScale"] = args.max_scale
     assumptions = Assumptions(overrides)
-    prices = PriceTable.load(args.prices)
+    prices = PriceTable.load(args.prices).with_commitment(args.commitment)
     extra = {"aws:region": args.region} if args.region else None
     if args.region:
         prices.region(args.region)  # fail before planning
+    check_stack_file(args.stack)  # as the program reads it, before anything is planned
 
     with err.status("Planning offline (Pulumi mocks)…") as status:
         plans = plan_targets(args.stack, extra,
@@ -116,7 +121,7 @@ def _run(args: argparse.Namespace, err) -> int:
             from .plot import write_plot
 
             path = Path(args.plot) if args.plot else ROOT / "out" / f"break-even-{args.stack}.png"
-            write_plot(result.break_even, path, args.stack, result.region, prices.currency)
+            write_plot(result.break_even, path, args.stack, result.region, prices.currency, result.tco_break_even)
             try:
                 result.plot = str(path.resolve().relative_to(Path.cwd()))
             except ValueError:

@@ -32,6 +32,7 @@ class Price:
     source: str
     as_of: str
     proxy_of: str | None = None  # the region whose sourced price stands in for this one
+    discount: float = 0.0  # share off the list price (--commitment 1y); `value` is already discounted
 
     @property
     def marker(self) -> str:
@@ -45,6 +46,7 @@ class PriceTable:
         self.currency = data.get("currency", "USD")
         self.hours_per_month = float(data.get("hoursPerMonth", 730))
         self.facts = data.get("facts", {})
+        self.commitment = "none"  # or "1y": 1-year Savings Plan / reserved rates for EC2, RDS, ElastiCache
 
     @classmethod
     def load(cls, extra: Path | str | None = None) -> "PriceTable":
@@ -95,6 +97,20 @@ class PriceTable:
                              f"(facts.mwaa.classes); known: {', '.join(classes)}")
         return int(classes[environment_class]["tasksPerWorker"])
 
+    def discount(self, kind: str, service: str) -> float:
+        """Share off On-Demand: kind 'commitment1y' or 'spot', service 'ec2', 'rds' or 'elasticache'."""
+        entry = self.fact("discounts").get(kind, {}).get(service)
+        if entry is None:
+            raise PriceError(f"no {kind} discount for {service} in {self.display_path} (facts.discounts.{kind}.{service})")
+        return float(entry["discount"])
+
+    def with_commitment(self, commitment: str) -> "PriceTable":
+        if commitment not in COMMITMENTS:
+            raise PriceError(f"--commitment {commitment!r} is not allowed; allowed: {', '.join(COMMITMENTS)}")
+        table = PriceTable(self.data, self.path)
+        table.commitment = commitment
+        return table
+
     def mwaa_included_workers(self) -> int:
         return int(self.fact("mwaa.included")["workers"])
 
@@ -125,8 +141,14 @@ class RegionPrices:
         if key not in self.entries:
             raise PriceError(self._missing(key))
         entry = self.entries[key]
-        return Price(key=key, region=self.region, value=float(entry["price"]), unit=entry.get("unit", ""),
-                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"))
+        discount = 0.0
+        if self.table.commitment == "1y":
+            service = next((s for prefix, s in COMMITTABLE.items() if key.startswith(prefix)), None)
+            if service is not None:
+                discount = self.table.discount("commitment1y", service)
+        return Price(key=key, region=self.region, value=float(entry["price"]) * (1 - discount), unit=entry.get("unit", ""),
+                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"),
+                     discount=discount)
 
     def __call__(self, key: str) -> float:
         return self.get(key).value
@@ -144,6 +166,11 @@ class RegionPrices:
                 f"--prices FILE holding {{\"prices\": {{\"{self.region}\": {{\"{key}\": {{\"price\": ..., \"unit\": ..., "
                 f"\"source\": ..., \"asOf\": ...}}}}}}}}")
 
+
+COMMITMENTS = ("none", "1y")
+# Price keys a 1-year commitment discounts, and the service whose discount applies (facts.discounts.commitment1y).
+COMMITTABLE = {"ec2.": "ec2", "rds.postgres.": "rds", "elasticache.redis.": "elasticache",
+               "elasticache.valkey.": "elasticache"}
 
 # Key families whose last part contains a dot (instance types), so 'rsplit' alone would cut them wrongly.
 _FAMILIES = ("mwaa.environment.", "mwaa.worker.", "mwaa.scheduler.", "mwaa.webserver.", "ec2.", "rds.postgres.",

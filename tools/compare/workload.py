@@ -20,13 +20,15 @@ Everything else (shared platform, control plane, data stores, logs...) is the de
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.settings import MWAA_CLASSES, PodResources, pod_room
 
-from .costs import CostItem, mwaa_class_defaults, total
+from .assumptions import Assumptions
+from .costs import CostItem, mwaa_class_defaults, node_price, total
 from .declared import Declared, NodeGroup
 from .prices import CompareError, PriceTable
 
@@ -63,6 +65,7 @@ class MwaaPoint:
     environment_class: str
     workers_off_peak: int
     workers_peak: int
+    growth: dict[str, float] = field(default_factory=dict)  # workload-driven items in `monthly` (label -> monthly)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,29 @@ class EksPoint:
     nodes_off_peak: int
     nodes_peak: int
     worker_pods_peak: int
+    growth: dict[str, float] = field(default_factory=dict)
+
+
+def task_hours(profile: Profile) -> float:
+    """Task-hours a month: the average runs off-peak, the peak during the peak hours."""
+    return profile.average * profile.off_peak_hours + profile.peak * profile.peak_hours
+
+
+def growth_prices(target: str, prices, assume: Assumptions | None) -> dict[str, float]:
+    """Price per task-hour of each usage that grows with the workload (an assumption of 0 leaves its item out)."""
+    if assume is None:
+        return {}
+    wanted = {"mwaa": [("task logs to CloudWatch", "taskLogGbPerTaskHour", ("logs.ingestGb", "logs.storageGbMonth")),
+                       ("NAT data", "natGbPerTaskHour", ("nat.gb",))],
+              "eks": [("task logs to S3", "taskLogGbPerTaskHour", ("s3.standardGbMonth",)),
+                      ("NAT data", "natGbPerTaskHour", ("nat.gb",)),
+                      ("cross-AZ traffic", "eksCrossAzGbPerTaskHour", ("dataTransfer.crossAzGb",))]}[target]
+    return {label: assume[key] * sum(prices(k) for k in keys) for label, key, keys in wanted if assume[key]}
+
+
+def _growth(per_task_hour: dict[str, float], profile: Profile) -> dict[str, float]:
+    hours = task_hours(profile)
+    return {label: price * hours for label, price in per_task_hour.items()}
 
 
 # ---------------------------------------------------------------------------------------------- MWAA
@@ -79,7 +105,7 @@ class EksPoint:
 class MwaaModel:
     VARIABLE = ("target.mwaa.environment", "target.mwaa.workers", "target.mwaa.schedulers", "target.mwaa.webservers")
 
-    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable):
+    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable, assume: Assumptions | None = None):
         if not decl.mwaa:
             raise CompareError("the MWAA plan declares no aws:mwaa/environment:Environment to model")
         self.env = decl.mwaa[0]
@@ -89,6 +115,7 @@ class MwaaModel:
         classes = list(MWAA_CLASSES)
         self.candidates = classes[classes.index(self.env.environment_class):]
         self.skipped: dict[str, str] = {}  # class -> why it could not be priced
+        self.growth = growth_prices("mwaa", self.prices, assume)
 
     def _price(self, key: str, environment_class: str) -> float | None:
         if not self.prices.has(key):
@@ -138,8 +165,9 @@ class MwaaModel:
                     cost += n * price
             if math.isinf(cost):
                 continue
-            if best is None or cost + self.fixed < best.monthly - EPS:
-                best = MwaaPoint(cost + self.fixed, c, off, peak)
+            if best is None or cost + self.fixed + sum(_growth(self.growth, profile).values()) < best.monthly - EPS:
+                growth = _growth(self.growth, profile)
+                best = MwaaPoint(cost + self.fixed + sum(growth.values()), c, off, peak, growth)
         return best
 
 
@@ -149,7 +177,7 @@ class MwaaModel:
 class EksModel:
     """Nodes of the worker group for a number of running tasks, packing the pods the plan declares onto nodes."""
 
-    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable):
+    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable, assume: Assumptions | None = None):
         if not decl.node_groups:
             raise CompareError("the EKS plan declares no node group (eks:index:ManagedNodeGroup) to model")
         self.decl = decl
@@ -174,8 +202,9 @@ class EksModel:
         if self.pods_per_node < 1:
             raise CompareError(f"a worker pod ({pod.text()}) does not fit on a {self.instance} node "
                                f"({self.room.text()} for pods): the deployed workers could never be scheduled")
+        self.growth = growth_prices("eks", prices, assume)
         # one node-hour of the scaling group, disk included
-        self.node_hour = (prices(f"ec2.{self.instance}")
+        self.node_hour = (node_price(prices, self.scaling)[0]
                           + self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month)
         # the always-on pods go to the other groups' nodes first; what doesn't fit there lands on the worker group
         fixed_cpu = sum(g.desired_size * self._room(g.instance_type).cpu_millis for g in self.fixed_groups)
@@ -207,7 +236,9 @@ class EksModel:
     def point(self, profile: Profile) -> EksPoint:
         off, peak = self.nodes(profile.average), self.nodes(profile.peak)
         node_hours = off * profile.off_peak_hours + peak * profile.peak_hours
-        return EksPoint(self.fixed + node_hours * self.node_hour, off, peak, self.worker_pods(profile.peak))
+        growth = _growth(self.growth, profile)
+        return EksPoint(self.fixed + node_hours * self.node_hour + sum(growth.values()), off, peak,
+                        self.worker_pods(profile.peak), growth)
 
 
 # ---------------------------------------------------------------------------------------------- scan
@@ -253,14 +284,25 @@ def _row(scale: float, profile: Profile, m: MwaaPoint | None, e: EksPoint, unpri
         "averageConcurrentTasks": round(profile.average, 3),
         "peakConcurrentTasks": round(profile.peak, 3),
         "mwaa": None if m is None else {"monthly": round(m.monthly, 2), "environmentClass": m.environment_class,
-                                        "workersOffPeak": m.workers_off_peak, "workersPeak": m.workers_peak},
+                                        "workersOffPeak": m.workers_off_peak, "workersPeak": m.workers_peak,
+                                        "workloadItems": {k: round(v, 2) for k, v in m.growth.items()}},
         "eks": {"monthly": round(e.monthly, 2), "nodesOffPeak": e.nodes_off_peak, "nodesPeak": e.nodes_peak,
-                "workerPodsPeak": e.worker_pods_peak},
+                "workerPodsPeak": e.worker_pods_peak, "workloadItems": {k: round(v, 2) for k, v in e.growth.items()}},
         "cheaper": cheaper,
     }
 
 
-def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) -> BreakEven:
+def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
+               offsets: tuple[float, float] = (0.0, 0.0)) -> BreakEven:
+    """Where EKS becomes cheaper. `offsets` adds a fixed monthly amount to each target (operations, for the TCO)."""
+    def mwaa_at(profile: Profile) -> MwaaPoint | None:
+        m = mwaa.point(profile)
+        return None if m is None else dataclasses.replace(m, monthly=m.monthly + offsets[0])
+
+    def eks_at(profile: Profile) -> EksPoint:
+        e = eks.point(profile)
+        return dataclasses.replace(e, monthly=e.monthly + offsets[1])
+
     if base.peak <= 0 and base.average <= 0:
         raise CompareError("workload.peakConcurrentTasks and workload.averageConcurrentTasks are both 0: nothing to scale")
     peak0 = base.peak if base.peak > 0 else base.average
@@ -273,7 +315,7 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) 
     curve: list[tuple[float, float | None, float]] = []
     unpriced_from = None  # first peak a class could hold but the table can't price: the scan stops there
     for peak in range(1, top + 1):
-        m, e = mwaa.point(profile_at(peak)), eks.point(profile_at(peak))
+        m, e = mwaa_at(profile_at(peak)), eks_at(profile_at(peak))
         if m is None and mwaa.holdable(peak):
             unpriced_from = peak
             break
@@ -301,17 +343,23 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) 
     cheaper_from = None
     if start is not None:
         p = profile_at(start)
-        m, e = mwaa.point(p), eks.point(p)
+        m, e = mwaa_at(p), eks_at(p)
         cheaper_from = {"peakConcurrentTasks": start, "averageConcurrentTasks": round(p.average, 3),
                         "scale": round(start / peak0, 4), "mwaa": None if m is None else round(m.monthly, 2),
                         "eks": round(e.monthly, 2)}
 
-    scales = sorted({s for s in TABLE_SCALES if s <= max_scale} | {1.0, float(max_scale)})
+    scales = {s for s in TABLE_SCALES if s <= max_scale} | {1.0, float(max_scale)}
+    # each crossing with the point before it, so the table shows both sides even below 0.25× or between two rows
+    for crossing in crossings:
+        scales |= {crossing["peakConcurrentTasks"] / peak0, max(1.0, crossing["peakConcurrentTasks"] - 1) / peak0}
+    if start is not None and start > 1:
+        scales |= {start / peak0, (start - 1) / peak0}
+    scales = sorted(scales)
     rows = []
     for scale in scales:
         p = profile_at(peak0 * scale)
-        m = mwaa.point(p)
-        rows.append(_row(scale, p, m, eks.point(p), unpriced=m is None and mwaa.holdable(p.peak)))
+        m = mwaa_at(p)
+        rows.append(_row(scale, p, m, eks_at(p), unpriced=m is None and mwaa.holdable(p.peak)))
     configured = next(r for r in rows if r["scale"] == 1)
 
     notes = []
