@@ -21,24 +21,28 @@ TARGETS = ("mwaa", "eks")
 Planner = Callable[[str, Mapping[str, Any]], Plan]
 
 
-def target_overrides(stack: str, target: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def target_overrides(stack: str, target: str, extra: Mapping[str, Any] | None = None,
+                     config_text: str | None = None) -> dict[str, Any]:
     """Only `target` changes between the two plans. keepMwaa (valid with target eks only) is dropped for mwaa."""
     overrides: dict[str, Any] = {**(extra or {}), "target": target}
-    if target == "mwaa" and stack_config(stack).get(f"{PROJECT}:keepMwaa", "false").lower() == "true":
+    if target == "mwaa" and stack_config(stack, text=config_text).get(f"{PROJECT}:keepMwaa", "false").lower() == "true":
         overrides["keepMwaa"] = None
     return overrides
 
 
 def plan_targets(stack: str, extra: Mapping[str, Any] | None = None, planner: Planner | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Plan]:
-    planner = planner or (lambda s, o: run_plan(s, o))
+                 progress: Callable[[str], None] | None = None, config_text: str | None = None) -> dict[str, Plan]:
+    """Both targets' plans. `config_text`: plan this stack-file content (e.g. at a git ref) instead of the file."""
+    if planner is None:
+        planner = (lambda s, o: run_plan(s, o)) if config_text is None else (
+            lambda s, o: run_plan(s, o, config_text=config_text))
     plans = {}
     for target in TARGETS:
         if progress:
             progress(target)
         # The program runs exactly as under `pulumi up`; anything it prints must not reach stdout (--json).
         with contextlib.redirect_stdout(sys.stderr):
-            plans[target] = planner(stack, target_overrides(stack, target, extra))
+            plans[target] = planner(stack, target_overrides(stack, target, extra, config_text))
     return plans
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Mapping
-
 import yaml
 
 from tools.planner import PROJECT, ROOT, stack_config
@@ -49,15 +47,17 @@ def _line_of(root: yaml.Node | None, parts: list[str | int]) -> int | None:
     return line if node is not config else config.start_mark.line + 1
 
 
-def check(stack: str, overrides: Mapping[str, Any] | None = None) -> None:
-    """CompareError naming file:line for a YAML error or any config problem the program would refuse."""
+def check(stack: str, text: str | None = None, name: str | None = None) -> None:
+    """CompareError naming file:line for a YAML error or any config problem the program would refuse.
+    `text`/`name`: another version of the stack file (e.g. at a git ref) and how to name it."""
     from components.settings import ConfigError, decode_config_values, parse_settings
 
     path = ROOT / f"Pulumi.{stack}.yaml"
-    name = path.name
-    if not Path(path).exists():
-        stack_config(stack)  # raises the 'no stack file ...; stacks here: ...' error
-    text = path.read_text()
+    name = name or path.name
+    if text is None:
+        if not Path(path).exists():
+            stack_config(stack)  # raises the 'no stack file ...; stacks here: ...' error
+        text = path.read_text()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -69,7 +69,7 @@ def check(stack: str, overrides: Mapping[str, Any] | None = None) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
         raise CompareError(f"{name}:1: expected a mapping with a 'config' mapping (as `pulumi config` writes it)")
     prefix = f"{PROJECT}:"
-    flat = stack_config(stack, overrides)  # strings, as the engine hands them to the program
+    flat = stack_config(stack, text=text)  # strings, as the engine hands them to the program
     raw = {key[len(prefix):]: value for key, value in flat.items() if key.startswith(prefix)}
     try:
         parse_settings(decode_config_values(raw), stack)
