@@ -246,7 +246,7 @@ def test_only_the_target_changes_between_the_two_plans(monkeypatch):
     assert target_overrides("dev", "eks") == {"target": "eks"}
     assert target_overrides("dev", "mwaa", {"aws:region": "us-west-2"}) == {"aws:region": "us-west-2", "target": "mwaa"}
     # keepMwaa is valid with target eks only: the MWAA plan drops it instead of failing on it
-    monkeypatch.setattr(core, "stack_config", lambda stack: {"airflow-on-aws:keepMwaa": "true"})
+    monkeypatch.setattr(core, "stack_config", lambda stack, text=None: {"airflow-on-aws:keepMwaa": "true"})
     assert target_overrides("prod", "mwaa") == {"target": "mwaa", "keepMwaa": None}
     assert target_overrides("prod", "eks") == {"target": "eks"}
 

@@ -349,9 +349,11 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
                         "eks": round(e.monthly, 2)}
 
     scales = {s for s in TABLE_SCALES if s <= max_scale} | {1.0, float(max_scale)}
-    # each crossing with the point before it, so the table shows both sides even below 0.25× or between two rows
+    # both sides of the break-even, and of any crossing below the table's first scale, so the table shows where
+    # each target is cheaper (without a row for every back-and-forth of two close step functions)
     for crossing in crossings:
-        scales |= {crossing["peakConcurrentTasks"] / peak0, max(1.0, crossing["peakConcurrentTasks"] - 1) / peak0}
+        if crossing["peakConcurrentTasks"] / peak0 < TABLE_SCALES[0]:
+            scales |= {crossing["peakConcurrentTasks"] / peak0, max(1.0, crossing["peakConcurrentTasks"] - 1) / peak0}
     if start is not None and start > 1:
         scales |= {start / peak0, (start - 1) / peak0}
     scales = sorted(scales)
