@@ -289,10 +289,30 @@ def test_cost_comment_runs_on_pull_requests_with_the_base_branch(ci):
     checkout = steps_using(job, "actions/checkout")[0]["with"]
     assert checkout["fetch-depth"] == 0  # the base ref must be there for `git show REF:Pulumi.<stack>.yaml`
     compare_step = next(s for s in steps(job) if "tools.compare" in s.get("run", ""))
-    assert "--markdown" in compare_step["run"] and '--base "$BASE_REF"' in compare_step["run"]
+    assert "--markdown" in compare_step["run"] and 'base=(--base "$BASE_REF")' in compare_step["run"]
     assert compare_step["env"]["BASE_REF"] == "origin/${{ github.base_ref }}"
-    stacks = re.search(r"for stack in ([\w ]+); do", compare_step["run"]).group(1).split()
-    assert sorted(stacks) == sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+    assert "for file in Pulumi.*.yaml; do" in compare_step["run"]  # every stack, new ones included
+
+
+def test_cost_comment_compares_every_stack_and_skips_base_for_a_new_one(ci, tmp_path):
+    """The compare step's script with a fake python and git: each stack once; --base only where the ref has it."""
+    compare_step = next(s for s in steps(_cost_job(ci)) if "tools.compare" in s.get("run", ""))
+    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.new.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / ".venv" / "bin" / "python").write_text('#!/bin/bash\necho "$*"\n')
+    (tmp_path / "bin" / "git").write_text('#!/bin/bash\n[[ "$3" != *Pulumi.new.yaml ]]\n')  # the base lacks 'new'
+    for tool in (tmp_path / ".venv" / "bin" / "python", tmp_path / "bin" / "git"):
+        tool.chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "BASE_REF": "origin/main"}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", compare_step["run"]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cost.md").read_text().splitlines() == [
+        "-m tools.compare --stack dev --markdown --no-plot --base origin/main",
+        "-m tools.compare --stack new --markdown --no-plot",
+        "-m tools.compare --stack prod --markdown --no-plot --base origin/main"]
 
 
 def _run_comment_step(ci: dict, tmp_path: Path, existing: list[dict]) -> list[list[str]]:
