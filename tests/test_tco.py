@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from tests.test_compare import SCAN_3X, SIMPLE_EKS, run_cli
 from tests.test_costs import AS_OF, NO_GROWTH, PINNED, by_id, pinned_plans, tiny_table
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare
-from tools.compare.render import headline, scale_text
+from tools.compare.render import scale_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
