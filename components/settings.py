@@ -288,9 +288,9 @@ class WorkerSettings:
 
 @dataclass(frozen=True)
 class ResourceSettings:
-    """Requests of the other pods, and what each node keeps from pods. Defaults: a small deployment's measured
-    needs rounded up (Airflow components), the add-ons' own chart defaults (system), the EKS AMI's kubelet
-    reservation plus the aws-node, kube-proxy and S3 CSI DaemonSets (nodeReserved)."""
+    """Requests of the other pods, and what each node keeps from pods. The defaults are estimates for a small
+    deployment, not measurements: set your own from `kubectl top pods` once it runs. nodeReserved estimates the EKS
+    AMI's kubelet/system reservation and eviction threshold plus the aws-node, kube-proxy and S3 CSI DaemonSets."""
 
     scheduler: PodResources = PodResources(500, 1024)
     dag_processor: PodResources = PodResources(250, 1024)
