@@ -11,7 +11,7 @@ AIRFLOW_VENV := .venv-airflow
 
 .PHONY: compare test venv airflow-venv bench
 compare: $(VENV)/.installed
-	$(VENV)/bin/python -m tools.compare --stack $(STACK) $(ARGS)
+	@$(VENV)/bin/python -m tools.compare --stack $(STACK) $(ARGS)
 
 test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 	bash scripts/run-tests

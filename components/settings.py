@@ -72,6 +72,18 @@ _CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
 _INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 _WINDOW_PATTERN = r"^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):(00|30)$"
 
+# Requests of the long-running pods besides the Celery workers (eks.resources.<key>): CPU in millicores, memory in MiB.
+RESOURCE_KEYS = ("scheduler", "dagProcessor", "triggerer", "apiServer", "pgbouncer", "pgbouncerExporter", "statsd",
+                 "redis", "system", "nodeReserved")
+_POD_RESOURCES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cpuMillis": {"type": "integer", "minimum": 0, "maximum": 64000},
+        "memoryMiB": {"type": "integer", "minimum": 0, "maximum": 262144},
+    },
+}
+
 _NODE_GROUP = {
     "type": "object",
     "additionalProperties": False,
@@ -159,7 +171,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
                         "minReplicas": {"type": "integer", "minimum": 0, "maximum": 100},
                         "maxReplicas": {"type": "integer", "minimum": 1, "maximum": 100},
                         "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+                        "taskCpuMillis": {"type": "integer", "minimum": 10, "maximum": 64000},
+                        "taskMemoryMiB": {"type": "integer", "minimum": 32, "maximum": 262144},
+                        "podCpuMillis": {"type": "integer", "minimum": 0, "maximum": 64000},
+                        "podMemoryMiB": {"type": "integer", "minimum": 0, "maximum": 262144},
+                        "nodeGroup": {"type": "string", "pattern": r"^[a-z][a-z0-9-]{0,30}\Z", "x-allowed": "the name of one of eks.nodeGroups"},
                     },
+                },
+                "resources": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {name: _POD_RESOURCES for name in RESOURCE_KEYS},
                 },
                 "image": {
                     "type": "object",
@@ -241,10 +263,61 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class PodResources:
+    """A pod's requests: CPU in millicores, memory in MiB (the chart values and the cost comparison use these)."""
+
+    cpu_millis: int
+    memory_mib: int
+
+    def __add__(self, other: "PodResources") -> "PodResources":
+        return PodResources(self.cpu_millis + other.cpu_millis, self.memory_mib + other.memory_mib)
+
+    def text(self) -> str:
+        return f"{self.cpu_millis}m CPU / {self.memory_mib} MiB"
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     min_replicas: int = 1
     max_replicas: int = 10
-    concurrency: int = 16  # Celery slots per worker pod (the chart's worker_concurrency)
+    # Celery slots per worker pod (the chart's worker_concurrency). 8 tasks of the default size make a 1.7 vCPU pod,
+    # which fits on a 2-vCPU node (t3.large, m6i.large); 16 would not fit on any 2-vCPU node.
+    concurrency: int = 8
+    # One running task: 0.2 vCPU / 400 MiB, an MWAA mw1.small worker (1 vCPU, 2 GB) over its 5 default tasks,
+    # so a task gets the same room on both targets.
+    task_cpu_millis: int = 200
+    task_memory_mib: int = 400
+    # The Celery worker process itself (and its log-serving sidecar), besides its tasks.
+    pod_cpu_millis: int = 100
+    pod_memory_mib: int = 512
+    node_group: str | None = None  # None: the group with the largest maxSize (see worker_node_group)
+
+    @property
+    def request(self) -> PodResources:
+        """What one worker pod requests: its own overhead plus `concurrency` tasks."""
+        return PodResources(self.pod_cpu_millis + self.concurrency * self.task_cpu_millis,
+                            self.pod_memory_mib + self.concurrency * self.task_memory_mib)
+
+
+@dataclass(frozen=True)
+class ResourceSettings:
+    """Requests of the other pods, and what each node keeps from pods. The defaults are estimates for a small
+    deployment, not measurements: set your own from `kubectl top pods` once it runs. nodeReserved estimates the EKS
+    AMI's kubelet/system reservation and eviction threshold plus the aws-node, kube-proxy and S3 CSI DaemonSets."""
+
+    scheduler: PodResources = PodResources(500, 1024)
+    dag_processor: PodResources = PodResources(250, 1024)
+    triggerer: PodResources = PodResources(250, 512)
+    api_server: PodResources = PodResources(250, 1024)  # the webserver on Airflow 2
+    pgbouncer: PodResources = PodResources(100, 128)
+    pgbouncer_exporter: PodResources = PodResources(50, 64)
+    statsd: PodResources = PodResources(50, 64)
+    redis: PodResources = PodResources(100, 256)  # broker: in-cluster only
+    # Cluster add-ons outside the Airflow chart: CoreDNS (2 replicas), KEDA operator and metrics server, Cluster
+    # Autoscaler, S3 CSI controller.
+    system: PodResources = PodResources(600, 1024)
+    # Per node: kubelet/system reservation and eviction threshold, and the DaemonSets every node runs.
+    node_reserved: PodResources = PodResources(200, 1300)
 
 
 @dataclass(frozen=True)
@@ -264,6 +337,7 @@ class EksSettings:
     database: DatabaseSettings = DatabaseSettings()
     workers: WorkerSettings = WorkerSettings()
     image: ImageSettings = ImageSettings()
+    resources: ResourceSettings = ResourceSettings()
 
 
 @dataclass(frozen=True)
@@ -307,7 +381,11 @@ def parse_settings(raw: Mapping[str, Any], stack: str) -> Settings:
     problems += _rule_problems({k: v for k, v in raw.items() if k not in broken}, broken)
     if problems:
         raise ConfigError(problems)
-    return _build(raw, stack)
+    settings = _build(raw, stack)
+    problems = capacity_problems(settings.eks)
+    if problems:
+        raise ConfigError(problems)
+    return settings
 
 
 def _whole_ascii_pattern(validator, pattern, instance, schema):
@@ -563,8 +641,9 @@ def _build(raw: Mapping[str, Any], stack: str) -> Settings:
     eks_kwargs.update(
         cache=CacheSettings(**_fields(eks_raw.pop("cache", {}))),
         database=database,
-        workers=WorkerSettings(**_fields(eks_raw.pop("workers", {}))),
+        workers=WorkerSettings(**_fields(eks_raw.pop("workers", {}), _MIB_RENAMES)),
         image=ImageSettings(**_fields(eks_raw.pop("image", {}))),
+        resources=_resources(eks_raw.pop("resources", {})),
         **_fields(eks_raw),
     )
     top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags")}
@@ -577,6 +656,88 @@ def _build(raw: Mapping[str, Any], stack: str) -> Settings:
         eks=EksSettings(**eks_kwargs),
         workload=WorkloadSettings(**_fields(raw.get("workload", {}))),
     )
+
+
+_MIB_RENAMES = {"memoryMiB": "memory_mib", "taskMemoryMiB": "task_memory_mib", "podMemoryMiB": "pod_memory_mib"}
+
+
+def _resources(raw: Mapping[str, Any]) -> ResourceSettings:
+    defaults = ResourceSettings()
+    return ResourceSettings(**{
+        _snake(key): PodResources(**{**getattr(defaults, _snake(key)).__dict__, **_fields(value, _MIB_RENAMES)})
+        for key, value in raw.items()})
+
+
+def worker_node_group(eks: EksSettings) -> NodeGroupSettings:
+    """The node group the Celery workers run on (and that scales with them): eks.workers.nodeGroup, else the group
+    with the largest maxSize (the last one on a tie)."""
+    if eks.workers.node_group is not None:
+        return next(g for g in eks.node_groups if g.name == eks.workers.node_group)
+    return max(reversed(eks.node_groups), key=lambda g: g.max_size)
+
+
+def pod_room(instance_type: str, reserved: PodResources) -> PodResources | None:
+    """What a node of this type has for pods: its vCPU and memory less the per-node reservation (None: unknown type)."""
+    from .instance_types import spec
+
+    size = spec(instance_type)
+    if size is None:
+        return None
+    return PodResources(int(size[0] * 1000) - reserved.cpu_millis, int(size[1] * 1024) - reserved.memory_mib)
+
+
+def _fits(pod: PodResources, room: PodResources) -> bool:
+    return pod.cpu_millis <= room.cpu_millis and pod.memory_mib <= room.memory_mib
+
+
+def platform_pods(eks: EksSettings) -> dict[str, PodResources]:
+    """The always-on pods besides the Celery workers, by config key (one replica each)."""
+    r = eks.resources
+    pods = {"scheduler": r.scheduler, "dagProcessor": r.dag_processor, "triggerer": r.triggerer,
+            "apiServer": r.api_server, "pgbouncer": r.pgbouncer + r.pgbouncer_exporter, "statsd": r.statsd}
+    if eks.broker == "in-cluster":
+        pods["redis"] = r.redis
+    return pods
+
+
+def capacity_problems(eks: EksSettings) -> list[str]:
+    """Every pod must fit on a node of a group it can run on: otherwise it stays Pending and the autoscaler can't help.
+    The Celery workers run on worker_node_group (every instance type of it); the other pods on any group."""
+    reserved = eks.resources.node_reserved
+    problems = []
+    rooms: dict[str, PodResources] = {}
+    for index, group in enumerate(eks.node_groups):
+        for position, instance_type in enumerate(group.instance_types):
+            room = pod_room(instance_type, reserved)
+            if room is None:
+                from .instance_types import ALLOWED
+
+                problems.append(f"eks.nodeGroups[{index}].instanceTypes[{position}]: {json.dumps(instance_type)} has no "
+                                f"known vCPU/memory to fit pods on; allowed: {ALLOWED}")
+            else:
+                rooms[f"{group.name}/{instance_type}"] = room
+    if problems:
+        return problems
+    names = [g.name for g in eks.node_groups]
+    if eks.workers.node_group is not None and eks.workers.node_group not in names:
+        return [f"eks.workers.nodeGroup: {json.dumps(eks.workers.node_group)} is not a node group; allowed: {', '.join(names)}"]
+    workers = eks.workers
+    group = worker_node_group(eks)
+    for instance_type in group.instance_types:
+        room = rooms[f"{group.name}/{instance_type}"]
+        if not _fits(workers.request, room):
+            problems.append(
+                f"eks.workers.concurrency: {workers.concurrency} makes a worker pod request {workers.request.text()} (podCpuMillis {workers.pod_cpu_millis} + "
+                f"concurrency {workers.concurrency} × taskCpuMillis {workers.task_cpu_millis}; podMemoryMiB "
+                f"{workers.pod_memory_mib} + {workers.concurrency} × taskMemoryMiB {workers.task_memory_mib}) but a "
+                f"{instance_type} node of group {group.name} has {room.text()} for pods; allowed: a smaller "
+                f"eks.workers.concurrency or task size, or a larger instance type")
+    largest = max(rooms.items(), key=lambda item: (item[1].cpu_millis, item[1].memory_mib))
+    for key, pod in platform_pods(eks).items():
+        if not any(_fits(pod, room) for room in rooms.values()):
+            problems.append(f"eks.resources.{key}: {pod.text()} fits on no node group (largest: {largest[0]} with "
+                            f"{largest[1].text()} for pods); allowed: smaller requests, or a larger instance type")
+    return problems
 
 
 def default_environment_name(stack: str) -> str:

@@ -13,7 +13,8 @@ import pytest
 
 import tools.compare.core as core
 from tests.conftest import planned
-from tests.test_costs import AS_OF, PINNED, pinned_plans, tiny_table
+from tests.test_costs import AS_OF, NO_GROWTH, PINNED, pinned_plans, tiny_table
+from components.settings import RESOURCE_KEYS
 from tools.compare import cli
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare, target_overrides
@@ -21,10 +22,14 @@ from tools.compare.plot import write_plot
 from tools.compare.prices import CompareError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# The EKS model reduced to one rule so the break-even can be worked out by hand: a task takes 0.2 vCPU, nothing else
-# takes anything, a node's vCPU is all allocatable -> t3.large (2 vCPU) holds 10 tasks: nodes = max(1, ceil(p / 10)).
-SIMPLE_EKS = {"eksPlatformVcpu": 0, "eksPlatformMemoryGiB": 0, "workerPodVcpu": 0, "workerPodMemoryGiB": 0,
-              "nodeAllocatableCpu": 1, "nodeAllocatableMemory": 1, "taskVcpu": 0.2, "taskMemoryGiB": 0.4, "maxScale": 3}
+# The EKS pods reduced to one rule so the break-even can be worked out by hand (stack config, so the chart values carry
+# it): nothing but tasks requests anything, a node keeps nothing back, a task takes 200m/400Mi and a worker pod runs
+# 10 -> one 2000m/4000Mi pod per t3.large (2 vCPU, 8 GiB): nodes = max(1, ceil(p / 10)).
+ZERO = {"cpuMillis": 0, "memoryMiB": 0}
+SIMPLE_EKS = {**PINNED["eks"], "resources": {key: ZERO for key in RESOURCE_KEYS},
+              "workers": {"minReplicas": 1, "maxReplicas": 3, "concurrency": 10, "taskCpuMillis": 200,
+                          "taskMemoryMiB": 400, "podCpuMillis": 0, "podMemoryMiB": 0}}
+SCAN_3X = Assumptions({"maxScale": 3, **NO_GROWTH})
 
 
 @pytest.fixture
@@ -54,7 +59,7 @@ def test_break_even_found_where_it_exists():
     # MWAA(p) = 124.05 + 73 x (ceil(p / 5) - 1)      [mw1.small 5 tasks/worker, extra worker 730 h x 0.1]
     # EKS(p)  = 151.33 + 41.5 x max(1, ceil(p / 10)) [node 730 h x 0.05 + disk 50 GB x 0.1]
     # p 1-5: 124.05 vs 192.83 (MWAA); p 6-10: 197.05 vs 192.83 (EKS); p 11-15: 270.05 vs 234.33; ... EKS stays cheaper.
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS), as_of=AS_OF).break_even
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(), SCAN_3X, as_of=AS_OF).break_even
     assert result.verdict == "eks-cheaper-from"
     assert result.eks_cheaper_from == {"peakConcurrentTasks": 6.0, "averageConcurrentTasks": 6.0, "scale": 0.6,
                                        "mwaa": 197.05, "eks": 192.83}
@@ -67,7 +72,7 @@ def test_break_even_found_where_it_exists():
 
 def test_break_even_never_when_eks_nodes_cost_more_than_mwaa_workers():
     # A t3.large at $1/h: EKS(p) >= 151.33 + 735 = 886.33 while MWAA(30) = 124.05 + 73 x 5 = 489.05.
-    result = compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": 1.0}), Assumptions(SIMPLE_EKS),
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(**{"ec2.t3.large": 1.0}), SCAN_3X,
                      as_of=AS_OF).break_even
     assert result.verdict == "never"
     assert result.eks_cheaper_from is None
@@ -77,17 +82,17 @@ def test_break_even_never_when_eks_nodes_cost_more_than_mwaa_workers():
 
 def test_break_even_always_when_the_mwaa_environment_dominates():
     # mw1.small at $10/h: MWAA >= 7,351 a month, EKS at 30 tasks 151.33 + 3 x 41.5 = 275.83.
-    result = compare("dev", pinned_plans(), tiny_table(**{"mwaa.environment.mw1.small": 10}),
-                     Assumptions(SIMPLE_EKS), as_of=AS_OF).break_even
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(**{"mwaa.environment.mw1.small": 10}),
+                     SCAN_3X, as_of=AS_OF).break_even
     assert result.verdict == "eks-always-cheaper"
     assert result.eks_cheaper_from["peakConcurrentTasks"] == 1
 
 
 def test_scan_stops_where_the_price_table_cannot_price_a_class_that_would_hold_the_peak():
     # mw1.small holds 125 tasks; mw1.medium and up have no prices in the tiny table.
-    result = compare("dev", pinned_plans(workload={"averageConcurrentTasks": 50, "peakConcurrentTasks": 50,
-                                                  "peakHoursPerDay": 24}),
-                     tiny_table(), Assumptions(SIMPLE_EKS), as_of=AS_OF).break_even
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS, workload={"averageConcurrentTasks": 50, "peakConcurrentTasks": 50,
+                                                                  "peakHoursPerDay": 24}),
+                     tiny_table(), SCAN_3X, as_of=AS_OF).break_even
     assert result.scanned_to == 125
     assert any("the scan stops at 125 peak tasks" in note for note in result.notes)
     assert result.rows[-1]["cheaper"] == "unknown" and result.rows[-1]["mwaa"] is None
@@ -101,7 +106,12 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
     assert code == 0, err
     data = json.loads(out)  # stdout is nothing but the JSON document
     assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "asOf", "targets", "breakEven",
-                         "assumptions", "notes"}
+                         "assumptions", "notes", "commitment", "operations", "tco"}
+    assert data["commitment"] == "none"
+    ops = data["operations"]
+    assert ops["eks"]["monthly"] == ops["eks"]["hoursPerMonth"] * ops["eks"]["hourlyRate"] == 2000  # 20 h x $100
+    assert data["tco"]["declared"]["mwaa"] == pytest.approx(data["targets"]["mwaa"]["cost"]["total"] + 400, abs=0.01)
+    assert data["tco"]["breakEven"]["verdict"] in ("eks-cheaper-from", "eks-always-cheaper", "never")
     assert data["asOf"] == datetime.date.today().isoformat()  # the pricing date defaults to today
     assert (data["stack"], data["region"], data["currency"]) == ("dev", "us-east-1", "USD")
     assert set(data["targets"]) == {"mwaa", "eks"}
@@ -124,7 +134,8 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
             "notes", "maxScale", "scannedUpToPeakConcurrentTasks"} <= set(be)
     assert be["verdict"] in ("eks-cheaper-from", "eks-always-cheaper", "never")
     assert be["plot"] is None
-    assert [p["scale"] for p in be["points"]][:3] == [0.25, 0.5, 1]
+    scales = [p["scale"] for p in be["points"]]
+    assert scales == sorted(scales) and {0.25, 0.5, 1} <= set(scales)
     assert set(data["assumptions"]["natDataGbPerMonth"]) == {"value", "unit", "description", "overridden"}
     # both plans came from the same stack config; only the target differs
     assert [overrides for _, overrides in cached_planner] == [{"target": "mwaa"}, {"target": "eks"}]
@@ -141,7 +152,7 @@ def test_terminal_output_shows_both_targets_side_by_side(capsys, cached_planner,
 
 
 def test_plot_is_written_as_a_png(tmp_path):
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(SIMPLE_EKS), as_of=AS_OF)
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(), SCAN_3X, as_of=AS_OF)
     path = write_plot(result.break_even, tmp_path / "nested" / "break-even.png", "dev", "us-east-1")
     data = path.read_bytes()
     assert data.startswith(PNG_SIGNATURE)
@@ -156,15 +167,11 @@ def test_unknown_region_is_one_clean_line_and_a_non_zero_exit(capsys, cached_pla
     assert cached_planner == []  # refused before planning
 
 
-def test_missing_price_is_one_clean_line(capsys, cached_planner, tmp_path):
-    table = json.loads((core.PriceTable.load().path).read_text())
-    del table["prices"]["us-east-1"]["eks.cluster"]
-    prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps(table))
-    code, out, err = run_cli(capsys, "--stack", "dev", "--prices", str(prices), "--no-plot")
+def test_missing_price_is_one_clean_line(capsys, cached_planner):
+    code, out, err = run_cli(capsys, "--stack", "dev", "--region", "eu-west-1", "--no-plot")
     assert code == 2 and out == ""
-    assert err.startswith("error: no price 'eks.cluster' for region us-east-1 in ")
-    assert "available eks.*: clusterExtended" in err
+    assert err.startswith("error: no price 'nat.gb' for region eu-west-1 in tools/pricing/prices.json; available "
+                          "nat.*: hour; supply it with --prices FILE")
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
@@ -184,10 +191,8 @@ def test_unknown_stack_and_bad_assumptions_are_clean_errors(capsys):
     assert code == 2 and err.strip() == "error: no stack file Pulumi.nope.yaml; stacks here: dev, prod"
     code, _, err = run_cli(capsys, "--assume", "natDataGb=3")
     assert code == 2 and err.startswith("error: unknown assumption natDataGb; known: natDataGbPerMonth,")
-    code, _, err = run_cli(capsys, "--assume", "taskVcpu=lots")
-    assert code == 2 and err.strip() == "error: --assume taskVcpu='lots': not a number"
-    with pytest.raises(CompareError, match="nodeAllocatableCpu = 1.5 is out of range"):
-        Assumptions({"nodeAllocatableCpu": 1.5})
+    code, _, err = run_cli(capsys, "--assume", "s3StorageGb=lots")
+    assert code == 2 and err.strip() == "error: --assume s3StorageGb='lots': not a number"
 
 
 def test_bad_assumption_values_are_one_clean_line_naming_key_value_and_what_is_allowed(capsys, cached_planner):
@@ -197,10 +202,8 @@ def test_bad_assumption_values_are_one_clean_line_naming_key_value_and_what_is_a
         ("--assume", "maxScale=1e9"): "assumption maxScale = 1e+09 is out of range; allowed: 1 to 1000",
         ("--max-scale", "1001"): "assumption maxScale = 1001 is out of range; allowed: 1 to 1000",
         ("--max-scale", "0.5"): "assumption maxScale = 0.5 is out of range; allowed: 1 to 1000",
-        ("--assume", "taskVcpu=inf"): "assumption taskVcpu = inf is not a finite number; allowed: a finite number >= 0",
+        ("--assume", "s3StorageGb=inf"): "assumption s3StorageGb = inf is not a finite number; allowed: a finite number >= 0",
         ("--assume", "natDataGbPerMonth=-5"): "assumption natDataGbPerMonth = -5 is negative; allowed: a finite number >= 0",
-        ("--assume", "nodeAllocatableCpu=nan"):
-            "assumption nodeAllocatableCpu = nan is not a finite number; allowed: above 0 and at most 1",
     }
     for args, message in cases.items():
         code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot", *args)
@@ -243,7 +246,7 @@ def test_only_the_target_changes_between_the_two_plans(monkeypatch):
     assert target_overrides("dev", "eks") == {"target": "eks"}
     assert target_overrides("dev", "mwaa", {"aws:region": "us-west-2"}) == {"aws:region": "us-west-2", "target": "mwaa"}
     # keepMwaa is valid with target eks only: the MWAA plan drops it instead of failing on it
-    monkeypatch.setattr(core, "stack_config", lambda stack: {"airflow-on-aws:keepMwaa": "true"})
+    monkeypatch.setattr(core, "stack_config", lambda stack, text=None: {"airflow-on-aws:keepMwaa": "true"})
     assert target_overrides("prod", "mwaa") == {"target": "mwaa", "keepMwaa": None}
     assert target_overrides("prod", "eks") == {"target": "eks"}
 

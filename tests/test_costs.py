@@ -20,7 +20,8 @@ from tests.conftest import planned
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare
 from tools.compare.costs import SHARED_UNPRICED_NOTE, declared_cost, total, unpriced_notes
-from tools.compare.declared import (CeleryWorkers, Declared, MwaaEnvironment, NodeGroup, Platform, declared,
+from components.settings import PodResources
+from tools.compare.declared import (CeleryWorkers, Declared, MwaaEnvironment, NodeGroup, Platform, PodSizes, declared,
                                     resource_summary)
 from tools.compare.eks_support import STANDARD_SUPPORT_END
 from tools.compare.prices import CompareError, PriceError, PriceTable
@@ -44,16 +45,21 @@ TINY_PRICES = {
     "eks.cluster": 0.1, "eks.clusterExtended": 0.6, "ec2.t3.large": 0.05, "ec2.m6i.large": 0.1, "ec2.m6i.xlarge": 0.2, "ebs.gp3": 0.1,
     "elasticache.redis.cache.t4g.micro": 0.02, "elasticache.valkeyFactor": 0.8,
     "rds.postgres.db.t4g.micro": 0.02, "rds.gp3Storage": 0.1, "rds.multiAzMultiplier": 2,
+    "dataTransfer.crossAzGb": 0.02,
 }
 TINY_FACTS = {
-    "ec2.instanceTypes": {"source": "test", "types": {"t3.large": {"vcpu": 2, "memoryGiB": 8},
-                                                      "m6i.large": {"vcpu": 2, "memoryGiB": 8},
-                                                      "m6i.xlarge": {"vcpu": 4, "memoryGiB": 16}}},
     "mwaa.classes": {"source": "test", "classes": {"mw1.micro": {"tasksPerWorker": 3}, "mw1.small": {"tasksPerWorker": 5},
                                                    "mw1.medium": {"tasksPerWorker": 10}, "mw1.large": {"tasksPerWorker": 20},
                                                    "mw1.xlarge": {"tasksPerWorker": 40}, "mw1.2xlarge": {"tasksPerWorker": 80}}},
     "mwaa.included": {"source": "test", "workers": 1},
+    "discounts": {"source": "test", "commitment1y": {"ec2": {"discount": 0.3}, "rds": {"discount": 0.4},
+                                                     "elasticache": {"discount": 0.5}},
+                  "spot": {"ec2": {"discount": 0.6}}},
 }
+
+
+# The hand-computed figures price the declared resources only: no usage that grows with the workload.
+NO_GROWTH = {"taskLogGbPerTaskHour": 0, "natGbPerTaskHour": 0, "eksCrossAzGbPerTaskHour": 0}
 
 
 def tiny_table(**changes: float | None) -> PriceTable:
@@ -92,7 +98,7 @@ def by_id(items) -> dict:
 
 
 def test_declared_totals_on_the_tiny_price_table_match_the_hand_computed_literals():
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
     # Shared: NAT 730 h x 0.05 = 36.50; NAT data 20 GB x 0.1 = 2.00; 1 EIP 730 h x 0.01 = 7.30; S3 gateway endpoint 0;
     # 1 KMS key 1.00; 1 secret 0.50; S3 5 GB x 0.02 = 0.10                                          -> 47.40
     # MWAA: environment 730 x 0.1 = 73.00 (min 1 worker, 2 schedulers, 2 web servers: all included); metadata 10 GB x 0.1
@@ -106,7 +112,7 @@ def test_declared_totals_on_the_tiny_price_table_match_the_hand_computed_literal
 
 
 def test_each_item_comes_from_the_declared_quantities():
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
     mwaa, eks = by_id(result.targets["mwaa"].items), by_id(result.targets["eks"].items)
     assert (mwaa["shared.nat.hours"].quantity, mwaa["shared.nat.hours"].monthly) == (730, pytest.approx(36.5))
     assert (mwaa["shared.publicIpv4"].quantity, mwaa["shared.publicIpv4"].price_key) == (730, "publicIpv4.hour")
@@ -121,7 +127,7 @@ def test_each_item_comes_from_the_declared_quantities():
 
 def test_per_az_nat_doubles_nat_hours_and_public_ips():
     result = compare("dev", pinned_plans(network={"vpcCidr": "10.20.0.0/16", "natGateways": "perAz"}), tiny_table(),
-                     Assumptions(), as_of=AS_OF)
+                     Assumptions(NO_GROWTH), as_of=AS_OF)
     items = by_id(result.targets["mwaa"].items)
     assert items["shared.nat.hours"].monthly == pytest.approx(2 * 730 * 0.05)  # 73.00
     assert items["shared.publicIpv4"].monthly == pytest.approx(2 * 730 * 0.01)  # 14.60
@@ -129,8 +135,8 @@ def test_per_az_nat_doubles_nat_hours_and_public_ips():
 
 
 def test_assumptions_move_only_their_items():
-    base = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
-    more = compare("dev", pinned_plans(), tiny_table(), Assumptions({"natDataGbPerMonth": 120, "mwaaMetadbGb": 30}),
+    base = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
+    more = compare("dev", pinned_plans(), tiny_table(), Assumptions({"natDataGbPerMonth": 120, "mwaaMetadbGb": 30, **NO_GROWTH}),
                    as_of=AS_OF)
     # +100 GB x 0.1 NAT on both; +20 GB x 0.1 metadata on MWAA only
     assert more.targets["mwaa"].total - base.targets["mwaa"].total == pytest.approx(10 + 2)
@@ -149,7 +155,7 @@ REAL_OVERRIDES = {
 def test_real_price_file_mwaa_items_are_the_arithmetic_of_its_entries():
     table = PriceTable.load()
     price = table.region("us-east-1")
-    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions(), as_of=AS_OF)
+    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions(NO_GROWTH), as_of=AS_OF)
     items = by_id(result.targets["mwaa"].items)
     assert items["target.mwaa.environment"].monthly == pytest.approx(730 * price("mwaa.environment.mw1.small"))
     # minWorkers 3: 2 above the included one, always on
@@ -168,7 +174,7 @@ def test_real_price_file_mwaa_items_are_the_arithmetic_of_its_entries():
 def test_real_price_file_eks_items_are_the_arithmetic_of_its_entries():
     table = PriceTable.load()
     price = table.region("us-east-1")
-    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions(), as_of=AS_OF)
+    result = compare("dev", pinned_plans(**REAL_OVERRIDES), table, Assumptions(NO_GROWTH), as_of=AS_OF)
     items = by_id(result.targets["eks"].items)
     multi_az = price("rds.multiAzMultiplier")
     assert items["target.eks.controlPlane"].monthly == pytest.approx(730 * price("eks.cluster"))
@@ -186,7 +192,7 @@ def test_quantities_come_from_the_planned_inputs_not_from_config():
     environment.inputs.update(environmentClass="mw1.medium", minWorkers=4)
     decl = declared(plan, "mwaa")
     assert (decl.mwaa[0].environment_class, decl.mwaa[0].min_workers) == ("mw1.medium", 4)
-    items = by_id(declared_cost(decl, PriceTable.load(), Assumptions(), as_of=AS_OF))
+    items = by_id(declared_cost(decl, PriceTable.load(), Assumptions(NO_GROWTH), as_of=AS_OF))
     assert items["target.mwaa.environment"].price_key == "mwaa.environment.mw1.medium"
     assert items["target.mwaa.workers"].quantity == 3 * 730
 
@@ -205,17 +211,25 @@ def test_shared_and_target_resources_are_split_by_component():
 # ---------------------------------------------------------------------------------------------- capacity models
 
 
-def _decl(mwaa=(), node_groups=(), concurrency=16) -> Declared:
+# Pods as the program's defaults make them: a worker pod is 100m/512Mi + 8 tasks x 200m/400Mi = 1700m/3712Mi; each
+# node keeps 200m/1300Mi (t3.large and m6i.large: 1800m/6892Mi left for pods; m6i.xlarge: 3800m/15084Mi).
+WORKER_POD = PodResources(1700, 3712)
+RESERVED = PodResources(200, 1300)
+
+
+def _decl(mwaa=(), node_groups=(), concurrency=8, platform=PodResources(1000, 2048), node_group=None) -> Declared:
     return Declared(target="x", region="us-east-1", platform={"shared": Platform(), "target": Platform()}, mwaa=tuple(mwaa),
                     eks_clusters=1 if node_groups else 0, kubernetes_version="1.35" if node_groups else None,
                     node_groups=tuple(node_groups),
-                    workers=CeleryWorkers(concurrency=concurrency, min_replicas=1, max_replicas=10, found=True))
+                    workers=CeleryWorkers(concurrency=concurrency, min_replicas=1, max_replicas=10, pod=WORKER_POD,
+                                          node_group=node_group),
+                    pods=PodSizes(platform={"airflow": platform}, node_reserved=RESERVED))
 
 
 def test_mwaa_model_picks_the_cheapest_class_that_holds_the_peak():
     table = tiny_table()
     decl = _decl(mwaa=[MwaaEnvironment("env", "mw1.micro", 1, 1, 1, 1, 1)])
-    model = MwaaModel(decl, declared_cost(decl, table, Assumptions(), as_of=AS_OF), table)
+    model = MwaaModel(decl, declared_cost(decl, table, Assumptions(NO_GROWTH), as_of=AS_OF), table)
     # micro holds 3 tasks: 730 x 0.05 = 36.50 + metadata 1.00 + logs 2.65
     point = model.point(Profile(2, 3, 4, HOURS))
     assert (point.environment_class, point.monthly) == ("mw1.micro", pytest.approx(40.15))
@@ -228,38 +242,51 @@ def test_mwaa_model_picks_the_cheapest_class_that_holds_the_peak():
     assert model.holdable(130)
 
 
-def test_eks_model_turns_tasks_into_nodes_with_the_stated_assumptions():
+def test_eks_model_packs_whole_worker_pods_and_the_always_on_pods_onto_nodes():
     table = tiny_table()
     group = NodeGroup("airflow", ("t3.large",), "ON_DEMAND", min_size=1, desired_size=2, max_size=3, disk_gb=50)
     decl = _decl(node_groups=[group])
-    model = EksModel(decl, declared_cost(decl, table, Assumptions(), as_of=AS_OF), table, Assumptions())
-    # t3.large: 2 vCPU x 0.9 = 1.8, 8 GiB x 0.85 = 6.8 per node.
-    # 4 tasks: 1 worker pod; vCPU 2 + 0.1 + 4 x 0.2 = 2.9 -> 2 nodes; memory 4 + 0.5 + 1.6 = 6.1 -> 1 node
+    model = EksModel(decl, declared_cost(decl, table, Assumptions(NO_GROWTH), as_of=AS_OF), table)
+    assert model.pods_per_node == 1  # 1800m / 1700m
+    # 4 tasks: 1 worker pod -> 1 node with 100m / 3180Mi left; the always-on 1000m/2048Mi need one node more
     assert model.nodes(4) == 2
-    # 16 tasks: 1 pod; vCPU 2 + 0.1 + 3.2 = 5.3 -> 3 nodes; memory 10.9 -> 2
+    # 16 tasks: 2 pods -> 2 nodes, 200m left; + 1 for the always-on pods
     assert model.nodes(16) == 3
-    # 40 tasks: 3 pods (16 per pod); vCPU 2 + 0.3 + 8 = 10.3 -> 6 nodes; memory 4 + 1.5 + 16 = 21.5 -> 4
+    # 40 tasks: 5 pods -> 5 nodes, 500m left; + 1
     assert model.nodes(40) == 6
     # monthly: fixed items (control plane 73 + logs 2.65) + node-hours x (0.05 + 50 GB x 0.1 / 730)
     point = model.point(Profile(4, 16, 6, HOURS))  # 547.5 h at 2 nodes, 182.5 h at 3 nodes
-    assert (point.nodes_off_peak, point.nodes_peak) == (2, 3)
+    assert (point.nodes_off_peak, point.nodes_peak, point.worker_pods_peak) == (2, 3, 2)
     assert point.monthly == pytest.approx(75.65 + (2 * 547.5 + 3 * 182.5) * (0.05 + 5 / 730))
 
 
-def test_eks_model_scales_the_group_with_the_largest_max_size_only():
+def test_eks_model_never_splits_a_worker_pod_across_nodes():
+    # the old per-vCPU model would put 16 tasks x 0.2 vCPU on 2 t3.large nodes; a pod of 16 tasks fits on none
+    group = NodeGroup("airflow", ("t3.large",), "ON_DEMAND", 1, 2, 3, 50)
+    decl = dataclasses.replace(_decl(node_groups=[group]), workers=CeleryWorkers(16, 1, 10, PodResources(3300, 6912), None))
+    with pytest.raises(CompareError, match=r"^a worker pod \(3300m CPU / 6912 MiB\) does not fit on a t3.large node "
+                                           r"\(1800m CPU / 6892 MiB for pods\)"):
+        EksModel(decl, [], tiny_table())
+
+
+def test_eks_model_scales_the_group_the_workers_are_pinned_to():
     table = tiny_table()
     system = NodeGroup("system", ("m6i.large",), "ON_DEMAND", 2, 2, 3, 50)
     workers = NodeGroup("workers", ("m6i.xlarge",), "ON_DEMAND", 1, 2, 10, 50)
-    decl = _decl(node_groups=[system, workers])
-    model = EksModel(decl, declared_cost(decl, table, Assumptions(), as_of=AS_OF), table, Assumptions())
+    decl = _decl(node_groups=[system, workers], platform=PodResources(2050, 4864), node_group="workers")
+    model = EksModel(decl, declared_cost(decl, table, Assumptions(NO_GROWTH), as_of=AS_OF), table)
     assert model.scaling.name == "workers"
-    # system gives 2 x 1.8 = 3.6 vCPU and 2 x 6.8 = 13.6 GiB. 30 tasks: 2 pods; vCPU 2 + 0.2 + 6 = 8.2 - 3.6 = 4.6
-    # over 3.6 per m6i.xlarge -> 2; memory 4 + 1 + 12 = 17 - 13.6 = 3.4 over 13.6 -> 1
-    assert model.nodes(30) == 2
-    assert model.nodes(0) == 1  # the platform fits on the system nodes: minSize
+    # m6i.xlarge: 3800m/15084Mi for pods -> 2 worker pods per node; the always-on pods fit on the 2 system nodes
+    assert model.pods_per_node == 2
+    assert model.nodes(30) == 2  # 4 pods
+    assert model.nodes(0) == 1  # KEDA's minimum of 1 pod
     # the system group's nodes and disks stay in the fixed part: 2 x 730 x 0.1 + 2 x 50 x 0.1 = 156.00, plus the
     # control plane 73.00 and logs 2.65
     assert model.fixed == pytest.approx(156 + 73 + 2.65)
+    # pinned to the system group instead, that one scales although the other has the larger maxSize
+    pinned = EksModel(dataclasses.replace(decl, workers=dataclasses.replace(decl.workers, node_group="system")),
+                      declared_cost(decl, table, Assumptions(NO_GROWTH), as_of=AS_OF), table)
+    assert pinned.scaling.name == "system"
 
 
 # ---------------------------------------------------------------------------------------------- missing prices
@@ -267,16 +294,17 @@ def test_eks_model_scales_the_group_with_the_largest_max_size_only():
 
 def test_a_missing_price_is_an_error_naming_the_key_region_and_what_exists():
     with pytest.raises(PriceError) as caught:
-        PriceTable.load().region("us-east-1").get("rds.postgres.db.m7g.large")
+        PriceTable.load().region("us-east-1").get("rds.postgres.db.r7g.large")
     message = str(caught.value)
-    assert "'rds.postgres.db.m7g.large'" in message and "us-east-1" in message
-    assert "available rds.postgres.*: db.t4g.medium, db.t4g.micro, db.t4g.small" in message
+    assert "'rds.postgres.db.r7g.large'" in message and "us-east-1" in message
+    assert "available rds.postgres.*: db.m7g.large, db.t4g.medium, db.t4g.micro, db.t4g.small" in message
+    assert "supply it with --prices FILE" in message
     assert "\n" not in message
 
 
 def test_a_declared_size_the_table_lacks_stops_the_costing():
     with pytest.raises(PriceError, match=r"'ec2\.t3\.large' for region us-east-1 .*available ec2\.\*: m6i\.large, m6i\.xlarge"):
-        compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": None}), Assumptions(), as_of=AS_OF)
+        compare("dev", pinned_plans(), tiny_table(**{"ec2.t3.large": None}), Assumptions(NO_GROWTH), as_of=AS_OF)
 
 
 def test_an_unknown_region_lists_the_regions_with_prices():
@@ -291,7 +319,7 @@ def test_an_unknown_region_lists_the_regions_with_prices():
 
 def test_control_plane_is_priced_at_the_standard_rate_up_to_the_end_of_standard_support():
     # PINNED runs Kubernetes 1.34, in standard support until 2026-12-02 (its last day): 730 h x 0.10 = 73.00
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=datetime.date(2026, 12, 2))
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=datetime.date(2026, 12, 2))
     item = by_id(result.targets["eks"].items)["target.eks.controlPlane"]
     assert (item.price_key, item.unit_price, item.quantity) == ("eks.cluster", 0.1, 730)
     assert item.monthly == pytest.approx(73.00)
@@ -301,7 +329,7 @@ def test_control_plane_is_priced_at_the_standard_rate_up_to_the_end_of_standard_
 
 def test_control_plane_is_priced_at_the_extended_rate_after_the_end_of_standard_support():
     # the day after: extended support, 730 h x 0.60 = 438.00, i.e. 365.00 more than standard (234.33 -> 599.33)
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=datetime.date(2026, 12, 3))
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=datetime.date(2026, 12, 3))
     item = by_id(result.targets["eks"].items)["target.eks.controlPlane"]
     assert (item.price_key, item.unit_price, item.quantity) == ("eks.clusterExtended", 0.6, 730)
     assert item.monthly == pytest.approx(438.00)
@@ -310,7 +338,7 @@ def test_control_plane_is_priced_at_the_extended_rate_after_the_end_of_standard_
     assert result.targets["mwaa"].total == pytest.approx(124.05)  # MWAA has no control plane: unchanged
     # the break-even's fixed EKS part carries the extended rate: 599.33 minus the scaling group's nodes
     # (2 x 730 x 0.05 = 73.00) and disks (2 x 50 GB x 0.1 = 10.00) = 516.33
-    model = EksModel(result.targets["eks"].declared, result.targets["eks"].items, tiny_table(), Assumptions())
+    model = EksModel(result.targets["eks"].declared, result.targets["eks"].items, tiny_table())
     assert model.fixed == pytest.approx(516.33)
 
 
@@ -319,8 +347,8 @@ def test_control_plane_on_the_real_price_file_standard_vs_extended():
     # eks.clusterExtended $0.60/h -> 730 x 0.10 = 73.00 vs 730 x 0.60 = 438.00
     plans = pinned_plans(eks={**PINNED["eks"], "kubernetesVersion": "1.35"})
     table = PriceTable.load()
-    standard = by_id(compare("dev", plans, table, Assumptions(), as_of=datetime.date(2027, 3, 27)).targets["eks"].items)
-    extended = by_id(compare("dev", plans, table, Assumptions(), as_of=datetime.date(2027, 3, 28)).targets["eks"].items)
+    standard = by_id(compare("dev", plans, table, Assumptions(NO_GROWTH), as_of=datetime.date(2027, 3, 27)).targets["eks"].items)
+    extended = by_id(compare("dev", plans, table, Assumptions(NO_GROWTH), as_of=datetime.date(2027, 3, 28)).targets["eks"].items)
     assert standard["target.eks.controlPlane"].monthly == pytest.approx(73.00)
     assert extended["target.eks.controlPlane"].monthly == pytest.approx(438.00)
     assert extended["target.eks.controlPlane"].label == "EKS control plane: extended support (standard ended 2027-03-27)"
@@ -339,7 +367,7 @@ def test_a_kubernetes_version_without_support_dates_is_a_clean_error():
     decl = Declared(target="eks", region="us-east-1", platform={"shared": Platform(), "target": Platform()},
                     eks_clusters=1, kubernetes_version="1.99", node_groups=(group,))
     with pytest.raises(CompareError) as caught:
-        declared_cost(decl, tiny_table(), Assumptions(), as_of=AS_OF)
+        declared_cost(decl, tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
     assert str(caught.value) == ("no end-of-standard-support date for Kubernetes 1.99 in tools/compare/eks_support.py; "
                                  "known: 1.33, 1.34, 1.35, 1.36")
 
@@ -354,9 +382,9 @@ def test_a_node_group_without_instance_types_is_an_error_not_a_guess():
     stripped = dataclasses.replace(group, inputs={k: v for k, v in group.inputs.items() if k != "instanceTypes"})
     decl = declared(dataclasses.replace(plan, resources=[stripped if r is group else r for r in plan.resources]), "eks")
     with pytest.raises(CompareError, match="^node group airflow declares no instanceTypes"):
-        declared_cost(decl, tiny_table(), Assumptions(), as_of=AS_OF)
+        declared_cost(decl, tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
     with pytest.raises(CompareError, match="^node group airflow declares no instanceTypes"):
-        EksModel(decl, [], tiny_table(), Assumptions())
+        EksModel(decl, [], tiny_table())
 
 
 def test_an_mwaa_environment_without_its_class_is_an_error_not_a_guess():
@@ -367,7 +395,7 @@ def test_an_mwaa_environment_without_its_class_is_an_error_not_a_guess():
 
 
 def test_unpriced_notes_are_each_targets_own_and_the_shared_one_comes_once_at_the_end():
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
     assert SHARED_UNPRICED_NOTE not in unpriced_notes(result.targets["mwaa"].declared)
     assert SHARED_UNPRICED_NOTE not in unpriced_notes(result.targets["eks"].declared)
     assert result.notes.count(SHARED_UNPRICED_NOTE) == 1

@@ -153,6 +153,8 @@ def test_least_privilege():
             allowed.add("id-token")
         if any(s.get("with", {}).get("comment-on-pr") is True for s in steps_using(job, "pulumi/actions")):
             allowed.add("pull-requests")
+        if any("/comments" in s.get("run", "") and "gh api" in s.get("run", "") for s in steps(job)):
+            allowed.add("pull-requests")  # the cost comment
         assert writes == allowed, f"{name}/{job_id}: write scopes {sorted(writes)}, needs {sorted(allowed)}"
 
 
@@ -270,3 +272,86 @@ def test_nothing_is_pushed_back():
             assert not re.search(r"\bgit\s+(commit|push)\b", step.get("run", "")), f"{name}/{job_id}"
         for step in steps_using(job, "actions/checkout"):
             assert step.get("with", {}).get("persist-credentials") is False, f"{name}/{job_id}"
+
+
+# ------------------------------------------------------------------------------------------ cost comment
+
+
+def _cost_job(ci: dict) -> dict:
+    return ci["jobs"]["cost"]
+
+
+def test_cost_comment_runs_on_pull_requests_with_the_base_branch(ci):
+    job = _cost_job(ci)
+    assert "github.event_name == 'pull_request'" in job["if"]
+    assert "head.repo.full_name == github.repository" in job["if"]  # fork PRs have no write token
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    checkout = steps_using(job, "actions/checkout")[0]["with"]
+    assert checkout["fetch-depth"] == 0  # the base ref must be there for `git show REF:Pulumi.<stack>.yaml`
+    compare_step = next(s for s in steps(job) if "tools.compare" in s.get("run", ""))
+    assert "--markdown" in compare_step["run"] and 'base=(--base "$BASE_REF")' in compare_step["run"]
+    assert compare_step["env"]["BASE_REF"] == "origin/${{ github.base_ref }}"
+    assert "for file in Pulumi.*.yaml; do" in compare_step["run"]  # every stack, new ones included
+
+
+def test_cost_comment_compares_every_stack_and_skips_base_for_a_new_one(ci, tmp_path):
+    """The compare step's script with a fake python and git: each stack once; --base only where the ref has it."""
+    compare_step = next(s for s in steps(_cost_job(ci)) if "tools.compare" in s.get("run", ""))
+    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.new.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / ".venv" / "bin" / "python").write_text('#!/bin/bash\necho "$*"\n')
+    (tmp_path / "bin" / "git").write_text('#!/bin/bash\n[[ "$3" != *Pulumi.new.yaml ]]\n')  # the base lacks 'new'
+    for tool in (tmp_path / ".venv" / "bin" / "python", tmp_path / "bin" / "git"):
+        tool.chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "BASE_REF": "origin/main"}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", compare_step["run"]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cost.md").read_text().splitlines() == [
+        "-m tools.compare --stack dev --markdown --no-plot --base origin/main",
+        "-m tools.compare --stack new --markdown --no-plot",
+        "-m tools.compare --stack prod --markdown --no-plot --base origin/main"]
+
+
+def _run_comment_step(ci: dict, tmp_path: Path, existing: list[dict]) -> list[list[str]]:
+    """Run the posting step's script with a fake `gh` that serves `existing` comments; returns gh's calls."""
+    import json
+
+    from tools.compare.markdown import MARKER
+
+    script = next(s for s in steps(_cost_job(ci)) if "gh api" in s.get("run", ""))["run"]
+    calls = tmp_path / "calls.jsonl"
+    fake = tmp_path / "bin" / "gh"
+    fake.parent.mkdir(parents=True)
+    # The fake applies the step's own --jq filter with Python's equivalent: bodies starting with the marker.
+    fake.write_text(
+        "#!" + sys.executable + "\n"
+        "import json, sys\n"
+        f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "args = sys.argv[1:]\n"
+        "if '--jq' in args:\n"
+        "    jq = args[args.index('--jq') + 1]\n"
+        "    marker = jq.split('startswith(\"', 1)[1].split('\")', 1)[0]\n"
+        f"    for c in {existing!r}:\n"
+        "        if c['body'].startswith(marker):\n"
+        "            print(c['id'])\n")
+    fake.chmod(0o755)
+    (tmp_path / "cost.md").write_text(MARKER + "\n### Airflow on AWS, monthly cost\n")
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "GITHUB_REPOSITORY": "team/airflow", "PR_NUMBER": "7"}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in calls.read_text().splitlines()]
+
+
+def test_cost_comment_is_posted_once_then_edited_in_place(ci, tmp_path):
+    from tools.compare.markdown import MARKER
+
+    first = _run_comment_step(ci, tmp_path / "a", existing=[{"id": 11, "body": "LGTM"}])
+    assert first[-1][:4] == ["api", "--method", "POST", "repos/team/airflow/issues/7/comments"]
+    assert first[-1][-2:] == ["-F", "body=@cost.md"]
+    again = _run_comment_step(ci, tmp_path / "b", existing=[{"id": 11, "body": "LGTM"},
+                                                           {"id": 42, "body": MARKER + "\nold figures"}])
+    assert again[-1][:4] == ["api", "--method", "PATCH", "repos/team/airflow/issues/comments/42"]

@@ -82,12 +82,16 @@ class Plan:
 # ---------------------------------------------------------------------------------------------- config
 
 
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Pulumi.<stack>.yaml as the engine hands it to the program: 'project:key' -> string (JSON for objects)."""
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, text: str | None = None) -> dict[str, str]:
+    """Pulumi.<stack>.yaml as the engine hands it to the program: 'project:key' -> string (JSON for objects).
+
+    `text`: the stack file's content from elsewhere (e.g. `git show REF:Pulumi.<stack>.yaml`) instead of the file."""
     path = ROOT / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(available_stacks())}")
-    raw = yaml.safe_load(path.read_text()).get("config", {}) or {}
+    if text is None:
+        if not path.exists():
+            raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(available_stacks())}")
+        text = path.read_text()
+    raw = yaml.safe_load(text).get("config", {}) or {}
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:
@@ -258,9 +262,10 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
 
 def plan(stack: str = "dev", overrides: Mapping[str, Any] | None = None,
-         customize: Callable[[AwsMocks], None] | None = None) -> Plan:
-    """Run the program for `stack` (with config overrides) under mocks and return what it declares."""
-    config = stack_config(stack, overrides)
+         customize: Callable[[AwsMocks], None] | None = None, config_text: str | None = None) -> Plan:
+    """Run the program for `stack` (with config overrides) under mocks and return what it declares.
+    `config_text`: plan this stack-file content instead of Pulumi.<stack>.yaml (see stack_config)."""
+    config = stack_config(stack, overrides, config_text)
     region = config.get("aws:region", "us-east-1")
     # A fresh context and event loop per plan: Pulumi keeps its root stack and config in context variables.
     return contextvars.Context().run(_plan_in_context, stack, config, region, customize)

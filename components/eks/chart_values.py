@@ -26,7 +26,7 @@ from urllib.parse import quote
 import pulumi
 
 from .. import airflow_config as af
-from ..settings import WorkerSettings
+from ..settings import PodResources, ResourceSettings, WorkerSettings
 from .irsa import NAMESPACE, service_account_name
 
 CHART_REPOSITORY = "https://airflow.apache.org"
@@ -85,6 +85,8 @@ class ChartInputs:
     workers: WorkerSettings
     dags_claim: str
     airflow_config: dict[str, str] = field(default_factory=dict)  # section.key -> value, shared with MWAA
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
+    worker_node_group: str | None = None  # the node group label the Celery workers are pinned to
 
 
 def _service_account(component: str, role_arn: pulumi.Input[str] | None) -> dict[str, Any]:
@@ -186,12 +188,38 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     else:
         values["webserverSecretKeySecretName"] = SecretNames.webserver_secret_key
         values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver"))}
+    _set_resources(values, inputs)
     return values
 
 
 def uses_celery_section(airflow_version: str) -> bool:
     """Chart 1.21.0 moved the Celery worker keys under workers.celery (the old ones are deprecated); 1.19.0 lacks it."""
     return tuple(int(p) for p in chart_version(airflow_version).split(".")) >= (1, 21, 0)
+
+
+def k8s_resources(pod: PodResources) -> dict[str, dict[str, str]]:
+    """Requests as settings give them. Memory limit = request: a pod over its share is OOM-killed alone instead of
+    starving its node. CPU limit = 2 × request: room to burst (CPU is throttled, never fatal)."""
+    cpu, memory = f"{pod.cpu_millis}m", f"{pod.memory_mib}Mi"
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": f"{2 * pod.cpu_millis}m", "memory": memory}}
+
+
+def _set_resources(values: dict[str, Any], inputs: ChartInputs) -> None:
+    """Requests and limits of every pod from settings (eks.workers, eks.resources): the same figures the settings
+    check fits onto nodes and tools/compare packs onto nodes. Workers run on their own node group only."""
+    r = inputs.resources
+    workers = values["workers"]
+    celery = workers.setdefault("celery", {}) if uses_celery_section(inputs.airflow_version) else workers
+    celery["resources"] = k8s_resources(inputs.workers.request)
+    if inputs.worker_node_group:
+        celery["nodeSelector"] = {"airflow/node-group": inputs.worker_node_group}
+    ui = "apiServer" if is_airflow3(inputs.airflow_version) else "webserver"
+    for key, pod in (("scheduler", r.scheduler), ("dagProcessor", r.dag_processor), ("triggerer", r.triggerer),
+                     (ui, r.api_server), ("pgbouncer", r.pgbouncer), ("statsd", r.statsd)):
+        values.setdefault(key, {})["resources"] = k8s_resources(pod)
+    values["pgbouncer"]["metricsExporterSidecar"]["resources"] = k8s_resources(r.pgbouncer_exporter)
+    if values["redis"].get("enabled"):
+        values["redis"]["resources"] = k8s_resources(r.redis)
 
 
 def pgbouncer_ini(db_host: str, db_port: int, database: str) -> str:

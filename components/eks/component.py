@@ -13,6 +13,7 @@ import pulumi_random as random
 from .. import airflow_config as af
 from .. import iam
 from ..platform import SharedPlatform
+from ..settings import worker_node_group
 from . import chart_values as chart
 from .chart_values import SecretNames
 from .addons import ClusterAddons, ClusterAddonsArgs
@@ -78,7 +79,7 @@ class EksAirflow(pulumi.ComponentResource):
         values = chart.airflow_values(chart.ChartInputs(
             airflow_version=settings.airflow_version, image_repository=image_repository, image_tag=tag,
             bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
-            dags_claim=dags_claim,
+            dags_claim=dags_claim, resources=cfg.resources, worker_node_group=worker_node_group(cfg).name,
             # The stack's Airflow options apply on both targets, so DAGs behave the same after a move.
             airflow_config={**settings.mwaa.airflow_configuration_options,
                             **af.portable_airflow_config(platform.secrets_prefixes)}))

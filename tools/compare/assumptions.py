@@ -23,15 +23,15 @@ DEFAULTS: dict[str, Assumption] = {
     "mwaaLogsGbPerMonth": Assumption(5, "GB/month", "Airflow logs MWAA sends to CloudWatch Logs (5 log types at the configured level), ingested and kept a month"),
     "eksLogsGbPerMonth": Assumption(5, "GB/month", "EKS control-plane logs (api, audit, authenticator, controllerManager, scheduler) in CloudWatch Logs, ingested and kept a month"),
     "mwaaMetadbGb": Assumption(10, "GB", "MWAA metadata database storage (AWS's own pricing example uses 10 GB)"),
-    # capacity model for the break-even
-    "taskVcpu": Assumption(0.2, "vCPU", "one running task; the same on both targets: MWAA mw1.small worker 1 vCPU / 5 default tasks"),
-    "taskMemoryGiB": Assumption(0.4, "GiB", "one running task; MWAA mw1.small worker 2 GB / 5 default tasks"),
-    "eksPlatformVcpu": Assumption(2.0, "vCPU", "EKS always-on pods: scheduler, dag-processor, triggerer, API server, PgBouncer, StatsD, KEDA, CoreDNS, VPC CNI, kube-proxy, S3 CSI driver"),
-    "eksPlatformMemoryGiB": Assumption(4.0, "GiB", "memory of those always-on pods"),
-    "workerPodVcpu": Assumption(0.1, "vCPU", "one Celery worker pod besides its tasks"),
-    "workerPodMemoryGiB": Assumption(0.5, "GiB", "one Celery worker pod besides its tasks"),
-    "nodeAllocatableCpu": Assumption(0.9, "share", "of a node's vCPU left to pods after kubelet/system reservations"),
-    "nodeAllocatableMemory": Assumption(0.85, "share", "of a node's memory left to pods after kubelet/system reservations and eviction threshold"),
+    # usage that grows with the workload (per task-hour: one task running for an hour), priced in the scan
+    "taskLogGbPerTaskHour": Assumption(0.01, "GB/task-hour", "task logs written per task-hour: to CloudWatch Logs on MWAA (ingested and kept a month), to S3 on EKS (kept a month)"),
+    "natGbPerTaskHour": Assumption(0.02, "GB/task-hour", "data a running task moves through the NAT gateway (internet APIs, AWS APIs without a VPC endpoint), on both targets"),
+    "eksCrossAzGbPerTaskHour": Assumption(0.02, "GB/task-hour", "EKS traffic between AZs per task-hour (worker to PgBouncer/RDS/Redis/scheduler in the other AZ, both directions); MWAA bills none"),
+    # operations: people's time, shown apart from the AWS bill and added in the TCO
+    "opsHourlyRate": Assumption(100, "USD/h", "loaded cost of one platform-engineer hour (about $200k a year over 2,000 h); use your own"),
+    "mwaaOpsHoursPerMonth": Assumption(4, "h/month", "MWAA upkeep: Airflow upgrades are one API call but DAGs and requirements must be tested (2 a year x 8 h = 1.3 h), requirements/plugins changes and alarms (1.5 h), support cases (1 h); AWS patches and runs the rest"),
+    "eksOpsHoursPerMonth": Assumption(20, "h/month", "EKS upkeep: a Kubernetes minor upgrade every ~14 months or extended support at +$0.50/h (40 h each = 2.9 h), chart and Airflow upgrades (2 a year x 16 h = 2.7 h), monthly node AMI patching (2 h), KEDA/autoscaler/CSI add-on upgrades (1.5 h), RDS/ElastiCache maintenance (1 h), on-call for the self-run components (10 h)"),
+    # the break-even scan (pod and node sizes are not assumptions: they come from the plan, see docs/comparison.md)
     "maxScale": Assumption(20, "x", "the break-even scan grows the configured workload (average and peak together) up to this multiple"),
 }
 
@@ -41,8 +41,6 @@ MAX_SCALE_LIMIT = 1000  # the scan prices every peak task from 1 to maxScale × 
 
 def allowed(key: str) -> str:
     """What values an assumption accepts, as the error messages say it."""
-    if key in ("nodeAllocatableCpu", "nodeAllocatableMemory"):
-        return "above 0 and at most 1"
     if key == "maxScale":
         return f"1 to {MAX_SCALE_LIMIT}"
     return "a finite number >= 0"
@@ -54,8 +52,6 @@ def check(key: str, value: float) -> None:
         raise CompareError(f"assumption {key} = {value:g} is not a finite number; allowed: {allowed(key)}")
     if value < 0:
         raise CompareError(f"assumption {key} = {value:g} is negative; allowed: {allowed(key)}")
-    if key in ("nodeAllocatableCpu", "nodeAllocatableMemory") and not 0 < value <= 1:
-        raise CompareError(f"assumption {key} = {value:g} is out of range; allowed: {allowed(key)}")
     if key == "maxScale" and not 1 <= value <= MAX_SCALE_LIMIT:
         raise CompareError(f"assumption {key} = {value:g} is out of range; allowed: {allowed(key)}")
 

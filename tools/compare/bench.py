@@ -1,21 +1,28 @@
-"""Benchmark of the offline plan (scripts/bench-plan): prints figures, asserts nothing.
+"""Benchmark of the offline plan (scripts/bench-plan): prints figures, asserts nothing. Goals, and why, are in the
+README's benchmark section: this prints what was measured, never a verdict.
 
-1. One offline plan per target in a fresh process (imports included) against the bare import of pulumi_aws,
-   pulumi_eks and pulumi_kubernetes in a fresh process. Goal: plan <= 1.5x import.
-2. Plan time with 10, 100 and 1000 DAG files (components.airflow_config.DAGS_DIR pointed at a temp dir, one warm-up
-   plan first so imports don't count). Goal: 1000 files <= 2x 10 files. Each measurement runs in its own process
-   with a timeout, so a hang is reported as such instead of stalling the benchmark.
+1. `make compare` warm (the virtualenv installed, one run before the timed ones) for every stack, the way a user and
+   the pull-request cost comment run it: both targets planned, priced, the break-even scanned and the plot written.
+2. One offline plan per target in a fresh process (imports included) against the bare import of pulumi_aws,
+   pulumi_eks and pulumi_kubernetes in a fresh process.
+3. Plan time with 10, 100 and 1000 DAG files (components.airflow_config.DAGS_DIR pointed at a temp dir, one warm-up
+   plan first so imports don't count). Each measurement runs in its own process with a timeout, so a hang is
+   reported as such instead of stalling the benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from tools.planner import available_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -103,13 +110,49 @@ def fmt(result: dict | None, timeout: float) -> str:
     return f"{result['seconds']:.2f} s"
 
 
+def make_compare(stack: str, repeat: int, timeout: float) -> str:
+    """Median wall time of `make compare STACK=<stack>` after one untimed run (which also sets up .venv if needed)."""
+    command = ["make", "--no-print-directory", "compare", f"STACK={stack}"]
+    times, cpu = [], []
+    for attempt in range(repeat + 1):
+        start, used = time.perf_counter(), _children_cpu()
+        try:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout * 10)
+        except subprocess.TimeoutExpired:
+            return f"no result: still running after {timeout * 10:g} s"
+        if done.returncode != 0:
+            return f"failed: {(done.stderr.strip().splitlines() or ['(no output)'])[-1]}"
+        if attempt:  # the first run is the warm-up
+            times.append(time.perf_counter() - start)
+            cpu.append(_children_cpu() - used)
+    # On a shared machine wall time includes waiting for a CPU: the CPU time says what the run itself costs.
+    return (f"{statistics.median(times):.2f} s wall, {statistics.median(cpu):.2f} s CPU "
+            f"(wall per run: {', '.join(f'{t:.2f}' for t in times)}; load average {os.getloadavg()[0]:.1f})")
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scripts/bench-plan", description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement (median)")
     p.add_argument("--timeout", type=float, default=60, help="seconds before a plan counts as hung")
     p.add_argument("--dags", default="10,100,1000", help="DAG file counts to plan with")
+    p.add_argument("--stacks", default=",".join(available_stacks()),
+                   help="stacks whose warm `make compare` is timed (default: every Pulumi.<stack>.yaml)")
+    p.add_argument("--only-compare", action="store_true", help="time `make compare` only")
     args = p.parse_args(argv)
     counts = [int(x) for x in args.dags.split(",")]
+
+    print(f"Warm `make compare` (median of {args.repeat} runs after one warm-up run; {os.cpu_count()} CPUs)")
+    for stack in [s for s in args.stacks.split(",") if s]:
+        print(f"  make compare STACK={stack}: {make_compare(stack, args.repeat, args.timeout)}", flush=True)
+    if args.only_compare:
+        return 0
 
     print(f"Offline plan benchmark ({PYTHON}; median of {args.repeat} fresh processes)")
     imported = median(IMPORT_SNIPPET, args.repeat, args.timeout)
@@ -118,12 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         r = median(FRESH_PLAN_SNIPPET.format(root=str(ROOT), target=target), args.repeat, args.timeout * 2)
         if r and "error" not in r and "error" not in imported:
             ratio = r["seconds"] / imported["seconds"]
-            verdict = "meets" if ratio <= 1.5 else "misses"
             warm_ratio = r["warm"] / imported["seconds"]
             print(f"  plan target={target} (fresh process, imports included): {r['seconds']:.2f} s = {ratio:.2f}× the bare "
-                  f"import ({verdict} the 1.5× goal); {r['resources']} resources")
+                  f"import; {r['resources']} resources")
             print(f"    the plan itself (second plan in that process, imports done): {r['warm']:.2f} s = {warm_ratio:.2f}× "
-                  f"the bare import ({'meets' if warm_ratio <= 1.5 else 'misses'} the 1.5× goal)")
+                  "the bare import")
             loaded = median(LOADED_IMPORT_SNIPPET.format(modules=r["modules"]), args.repeat, args.timeout)
             if "error" not in loaded:
                 print(f"    the {len(r['modules'])} SDK modules this plan loads take {loaded['seconds']:.2f} s to import "
@@ -147,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                     base = r["seconds"]
                 else:
                     growth = r["seconds"] / base
-                    line += f", {growth:.2f}× the {counts[0]}-file plan ({'meets' if growth <= 2 else 'misses'} the 2× goal)"
+                    line += f", {growth:.2f}× the {counts[0]}-file plan"
             print(line, flush=True)
             if r is None or "error" in r:
                 break

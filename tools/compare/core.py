@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 from tools.planner import PROJECT, Plan, plan as run_plan, stack_config
 
-from .assumptions import Assumptions
+from .assumptions import DEFAULTS, Assumptions
 from .costs import SHARED_UNPRICED_NOTE, CostItem, declared_cost, total, unpriced_notes
 from .declared import Declared, declared, resource_summary
 from .eks_support import SOURCE as SUPPORT_SOURCE
@@ -21,24 +21,28 @@ TARGETS = ("mwaa", "eks")
 Planner = Callable[[str, Mapping[str, Any]], Plan]
 
 
-def target_overrides(stack: str, target: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def target_overrides(stack: str, target: str, extra: Mapping[str, Any] | None = None,
+                     config_text: str | None = None) -> dict[str, Any]:
     """Only `target` changes between the two plans. keepMwaa (valid with target eks only) is dropped for mwaa."""
     overrides: dict[str, Any] = {**(extra or {}), "target": target}
-    if target == "mwaa" and stack_config(stack).get(f"{PROJECT}:keepMwaa", "false").lower() == "true":
+    if target == "mwaa" and stack_config(stack, text=config_text).get(f"{PROJECT}:keepMwaa", "false").lower() == "true":
         overrides["keepMwaa"] = None
     return overrides
 
 
 def plan_targets(stack: str, extra: Mapping[str, Any] | None = None, planner: Planner | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Plan]:
-    planner = planner or (lambda s, o: run_plan(s, o))
+                 progress: Callable[[str], None] | None = None, config_text: str | None = None) -> dict[str, Plan]:
+    """Both targets' plans. `config_text`: plan this stack-file content (e.g. at a git ref) instead of the file."""
+    if planner is None:
+        planner = (lambda s, o: run_plan(s, o)) if config_text is None else (
+            lambda s, o: run_plan(s, o, config_text=config_text))
     plans = {}
     for target in TARGETS:
         if progress:
             progress(target)
         # The program runs exactly as under `pulumi up`; anything it prints must not reach stdout (--json).
         with contextlib.redirect_stdout(sys.stderr):
-            plans[target] = planner(stack, target_overrides(stack, target, extra))
+            plans[target] = planner(stack, target_overrides(stack, target, extra, config_text))
     return plans
 
 
@@ -69,8 +73,14 @@ class Comparison:
     targets: dict[str, TargetResult]
     break_even: BreakEven
     as_of: datetime.date  # the pricing date (EKS standard vs extended support)
+    operations: dict[str, dict[str, Any]] = field(default_factory=dict)  # target -> hours, rate, monthly
+    tco_break_even: BreakEven | None = None  # the same scan with each target's operations added
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
+
+    def tco(self, target: str) -> float:
+        """Declared (idle) bill plus operations, a month."""
+        return self.targets[target].total + self.operations[target]["monthly"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,7 +91,11 @@ class Comparison:
             "pricesFile": self.prices.display_path,
             "asOf": self.as_of.isoformat(),
             "targets": {name: result.to_json() for name, result in self.targets.items()},
+            "commitment": self.prices.commitment,
             "breakEven": self.break_even.to_json(self.plot),
+            "operations": self.operations,
+            "tco": {"declared": {t: round(self.tco(t), 2) for t in self.targets},
+                    "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None},
             "assumptions": self.assumptions.describe(),
             "notes": self.notes,
         }
@@ -105,8 +119,12 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     workload = mwaa.declared.workload
     base = Profile(workload["averageConcurrentTasks"], workload["peakConcurrentTasks"], workload["peakHoursPerDay"],
                    prices.hours_per_month)
-    result = break_even(MwaaModel(mwaa.declared, mwaa.items, prices),
-                        EksModel(eks.declared, eks.items, prices, assumptions), base, assumptions["maxScale"])
+    mwaa_model = MwaaModel(mwaa.declared, mwaa.items, prices, assumptions)
+    eks_model = EksModel(eks.declared, eks.items, prices, assumptions)
+    result = break_even(mwaa_model, eks_model, base, assumptions["maxScale"])
+    operations = {t: operations_of(t, assumptions) for t in TARGETS}
+    tco = break_even(mwaa_model, eks_model, base, assumptions["maxScale"],
+                     offsets=(operations["mwaa"]["monthly"], operations["eks"]["monthly"]))
     # each target's own notes once (a note both plans give is said once), then what both leave out
     notes = list(dict.fromkeys(unpriced_notes(mwaa.declared) + unpriced_notes(eks.declared) + [SHARED_UNPRICED_NOTE]))
     proxies = sorted({f"{i.price_key} ({i.proxy_of})" for t in targets.values() for i in t.items if i.proxy_of})
@@ -120,5 +138,19 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
         notes.append("the MWAA plan declares no MWAA environment")
     if eks.declared.mwaa:
         notes.append("the EKS plan keeps the MWAA environment too (keepMwaa): its cost is in the EKS column")
+    if prices.commitment == "1y":
+        notes.append("--commitment 1y: EC2 nodes at a 1-year Compute Savings Plan rate, RDS and ElastiCache at 1-year "
+                     "reserved/Database Savings Plan rates (facts.discounts in the price table, with sources); MWAA "
+                     "and the EKS control plane have no commitment offering and stay On-Demand")
+    notes.append("EKS cross-AZ traffic is priced per task-hour (eksCrossAzGbPerTaskHour); traffic of the idle platform "
+                 "(scheduler heartbeats, PgBouncer to RDS in another AZ) is not")
     return Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
-                      break_even=result, as_of=as_of, notes=notes)
+                      break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes)
+
+
+def operations_of(target: str, assumptions: Assumptions) -> dict[str, Any]:
+    """People's time to keep a target running: hours a month × the hourly rate, with the stated basis."""
+    key = f"{target}OpsHoursPerMonth"
+    hours, rate = assumptions[key], assumptions["opsHourlyRate"]
+    return {"hoursPerMonth": hours, "hourlyRate": rate, "monthly": round(hours * rate, 2),
+            "basis": DEFAULTS[key].description}

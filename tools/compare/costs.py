@@ -53,11 +53,29 @@ class Pricer:
         if proxy:
             note = f"{note}; " if note else ""
             note += f"≈ {proxy} price (no {self.prices.region} figure found)"
+        if price is not None and price.discount:
+            note = (f"{note}; " if note else "") + f"1-yr commitment −{price.discount:.0%}"
         item = CostItem(id=id, scope=scope, label=label, quantity=quantity, unit=unit, unit_price=value,
                         price_key=price.key if price is not None else price_key, monthly=quantity * value, note=note,
                         assumption=assumption, proxy_of=proxy)
         self.items.append(item)
         return item
+
+
+def node_price(prices: RegionPrices, group) -> tuple[float, str]:
+    """Hourly price of one node of a group, and what was applied: Spot groups at the sourced average Spot discount
+    off the On-Demand list price (Savings Plans don't cover Spot), others at On-Demand or the commitment rate."""
+    price = prices.get(f"ec2.{group.instance_type}")
+    if group.capacity_type == "SPOT":
+        discount = prices.table.discount("spot", "ec2")
+        return price.value / (1 - price.discount) * (1 - discount), f"SPOT at On-Demand −{discount:.0%} (a sourced average, not a quote)"
+    if price.discount:
+        return price.value, f"1-yr commitment −{price.discount:.0%}"
+    return price.value, ""
+
+
+def committed(table: PriceTable, service: str) -> str:
+    return f"1-yr commitment −{table.discount('commitment1y', service):.0%}" if table.commitment == "1y" else ""
 
 
 def cache_node_price(prices: RegionPrices, engine: str, node_type: str) -> tuple[float, str, str | None]:
@@ -161,10 +179,12 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
         note = "desired size, always on"
         if len(group.instance_types) > 1:
             note += f"; first of {', '.join(group.instance_types)} priced"
-        if group.capacity_type == "SPOT":
-            note += "; SPOT priced at the On-Demand rate (upper bound)"
+        hourly, how = node_price(p.prices, group)
+        if how:
+            note += f"; {how}"
         p.add(f"target.eks.nodes.{group.name}", "target", f"EKS nodes {group.name}: {group.desired_size} × {instance}",
-              group.desired_size * h, "instance-hours", f"ec2.{instance}", note=note)
+              group.desired_size * h, "instance-hours", None, note=note, unit_price=hourly, price_key=f"ec2.{instance}",
+              proxy_of=p.prices.get(f"ec2.{instance}").proxy_of)
         p.add(f"target.eks.ebs.{group.name}", "target",
               f"Node disks {group.name}: {group.desired_size} × {group.disk_gb} GB {group.disk_type}",
               group.desired_size * group.disk_gb, "GB-months", f"ebs.{group.disk_type}", note=f"size from {group.disk_from}")
@@ -172,7 +192,7 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
         value, how, proxy = cache_node_price(p.prices, cache.engine, cache.node_type)
         p.add(f"target.eks.cache.{cache.name}", "target", f"ElastiCache {cache.engine} {cache.nodes} × {cache.node_type}",
               cache.nodes * h, "node-hours", None, unit_price=value, price_key=how.split(" × ")[0], proxy_of=proxy,
-              note=how if "×" in how else "")
+              note="; ".join(filter(None, [how if "×" in how else "", committed(p.table, "elasticache")])))
     for db in decl.databases:
         multiplier = p.prices("rds.multiAzMultiplier") if db.multi_az else 1.0
         az = "Multi-AZ" if db.multi_az else "single-AZ"

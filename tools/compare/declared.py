@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from components.eks.chart_values import worker_keda
+from components.settings import PodResources
 from tools.planner import Plan, PlannedResource, resource_counts
 
 from .prices import CompareError
@@ -142,7 +144,17 @@ class CeleryWorkers:
     concurrency: int
     min_replicas: int
     max_replicas: int
-    found: bool  # False: not in the chart values, defaults used
+    pod: PodResources  # what one worker pod requests (chart values)
+    node_group: str | None  # the node group its nodeSelector pins it to (None: any)
+
+
+@dataclass(frozen=True)
+class PodSizes:
+    """What the EKS plan's pods request, read from the Airflow release's values and the stack config the plan ran
+    with (the same settings the program fits onto nodes: components/settings.py)."""
+
+    platform: dict[str, PodResources]  # always-on chart pods (one replica each) by chart key, with the system add-ons
+    node_reserved: PodResources  # what each node keeps from pods
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,7 @@ class Declared:
     databases: tuple[Database, ...] = ()
     ecr_repositories: int = 0
     workers: CeleryWorkers | None = None
+    pods: PodSizes | None = None
     workload: dict[str, float] = field(default_factory=dict)
     node_autoscaler: bool = False  # a cluster-autoscaler or Karpenter release is declared
 
@@ -189,25 +202,69 @@ def _platform(resources: Iterable[PlannedResource]) -> Platform:
                     load_balancers=len(of(*T_LB)) + len(services_lb), log_groups=len(of(T_LOG_GROUP)))
 
 
-def _workers(resources: list[PlannedResource]) -> CeleryWorkers:
-    from components.eks.chart_values import worker_keda
-    from components.settings import WorkerSettings
+def quantity(text: Any, unit: str) -> int:
+    """A Kubernetes quantity as millicores ("1700m", "2") or MiB ("3712Mi", "4Gi")."""
+    text = str(text)
+    factors = {"cpu": {"m": 1, "": 1000}, "memory": {"Mi": 1, "Gi": 1024, "Ki": 1 / 1024, "M": 1e6 / 2**20,
+                                                    "G": 1e9 / 2**20, "": 1 / 2**20}}[unit]
+    for suffix in sorted(factors, key=len, reverse=True):
+        if text.endswith(suffix) and text[:len(text) - len(suffix)].replace(".", "", 1).isdigit():
+            return round(float(text[:len(text) - len(suffix)]) * factors[suffix])
+    raise CompareError(f"Airflow chart values: {unit} quantity {text!r} is not one the comparison reads")
 
-    defaults = WorkerSettings()
+
+def _requests(values: dict, path: str) -> PodResources:
+    node: Any = values
+    for part in path.split("."):
+        node = (node or {}).get(part)
+    requests = ((node or {}).get("requests")) or {}
+    if "cpu" not in requests or "memory" not in requests:
+        raise CompareError(f"the Airflow release declares no CPU/memory requests at {path}: the comparison packs pods "
+                           "by what the plan declares and has no default for it")
+    return PodResources(quantity(requests["cpu"], "cpu"), quantity(requests["memory"], "memory"))
+
+
+def airflow_release_values(resources: list[PlannedResource]) -> dict:
     for r in resources:
-        if r.type != T_HELM:
-            continue
         values = r.inputs.get("values") or {}
-        if values.get("executor") != "CeleryExecutor" and "workers" not in values:
-            continue
-        concurrency = ((values.get("config") or {}).get("celery") or {}).get("worker_concurrency")
-        keda = worker_keda(values)
-        if concurrency is None:
-            continue
-        return CeleryWorkers(concurrency=int(concurrency), min_replicas=_int(keda.get("minReplicaCount"), 1),
-                             max_replicas=_int(keda.get("maxReplicaCount"), defaults.max_replicas), found=True)
-    return CeleryWorkers(concurrency=defaults.concurrency, min_replicas=defaults.min_replicas,
-                         max_replicas=defaults.max_replicas, found=False)
+        if r.type == T_HELM and values.get("executor") == "CeleryExecutor":
+            return values
+    raise CompareError("the EKS plan declares no Airflow Helm release (CeleryExecutor): no worker figures to read")
+
+
+def _workers(values: dict) -> CeleryWorkers:
+    concurrency = ((values.get("config") or {}).get("celery") or {}).get("worker_concurrency")
+    if concurrency is None:
+        raise CompareError("the Airflow release sets no config.celery.worker_concurrency: tasks per worker pod unknown")
+    workers = values.get("workers") or {}
+    celery = workers.get("celery") or {}
+    # chart >= 1.21 reads workers.celery.*, older pins workers.*: whichever the release sets
+    section = "workers.celery" if "resources" in celery else "workers"
+    keda = worker_keda(values)
+    selector = (celery.get("nodeSelector") or workers.get("nodeSelector") or {}).get("airflow/node-group")
+    return CeleryWorkers(concurrency=int(concurrency), min_replicas=_int(keda.get("minReplicaCount"), 1),
+                         max_replicas=_int(keda.get("maxReplicaCount"), 1), pod=_requests(values, f"{section}.resources"),
+                         node_group=selector)
+
+
+def _pod_sizes(values: dict, plan: Plan) -> PodSizes:
+    from components.settings import decode_config_values, parse_settings
+
+    platform = {}
+    ui = "apiServer" if "apiServer" in values else "webserver"
+    for key in ("scheduler", "dagProcessor", "triggerer", ui, "pgbouncer", "statsd"):
+        replicas = _int((values.get(key) or {}).get("replicas"), 1)
+        pod = _requests(values, f"{key}.resources")
+        if key == "pgbouncer":
+            pod = pod + _requests(values, "pgbouncer.metricsExporterSidecar.resources")
+        platform[key] = PodResources(pod.cpu_millis * replicas, pod.memory_mib * replicas)
+    if (values.get("redis") or {}).get("enabled"):
+        platform["redis"] = _requests(values, "redis.resources")
+    # Outside the chart: the cluster add-ons and the per-node reservation, as the program's settings give them.
+    raw = {k[len(PROJECT_PREFIX):]: v for k, v in plan.config.items() if k.startswith(PROJECT_PREFIX)}
+    eks = parse_settings(decode_config_values(raw), plan.stack).eks
+    platform["system"] = eks.resources.system
+    return PodSizes(platform=platform, node_reserved=eks.resources.node_reserved)
 
 
 def workload_of(plan: Plan) -> dict[str, float]:
@@ -264,6 +321,7 @@ def declared(plan: Plan, target: str) -> Declared:
         mwaa=mwaa, eks_clusters=len(clusters),
         kubernetes_version=clusters[0].inputs.get("version") if clusters else None,
         node_groups=tuple(node_groups), caches=caches, databases=databases, ecr_repositories=len(of(T_ECR)),
-        workers=_workers(everything) if clusters else None, workload=workload_of(plan),
+        workers=_workers(airflow_release_values(everything)) if clusters else None,
+        pods=_pod_sizes(airflow_release_values(everything), plan) if clusters else None, workload=workload_of(plan),
         node_autoscaler=any(any(word in str(r.inputs.get("chart", "")) for word in ("autoscaler", "karpenter"))
                             for r in of(T_HELM)))

@@ -1,4 +1,8 @@
-"""The break-even chart: both targets' monthly cost against the peak concurrent tasks, written as a PNG."""
+"""The break-even chart: both targets' monthly cost against the peak concurrent tasks, written as a PNG.
+
+Labels never sit on a curve or behind the legend: the marker lines' labels go above the plot area and the legend
+below it, outside the axes, and every number is rounded for people (15.7×, not 15.6875×).
+"""
 
 from __future__ import annotations
 
@@ -7,37 +11,51 @@ from pathlib import Path
 from .prices import CompareError
 from .workload import BreakEven
 
+MWAA_COLOR, EKS_COLOR = "#d97706", "#2563eb"
 
-def write_plot(result: BreakEven, path: Path, stack: str, region: str, currency: str = "USD") -> Path:
+
+def _scale(x: float) -> str:
+    return f"{x:.3g}×"
+
+
+def write_plot(result: BreakEven, path: Path, stack: str, region: str, currency: str = "USD",
+               tco: BreakEven | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    peaks = [p for p, _, _ in result.curve]
-    mwaa = [m if m is not None else float("nan") for _, m, _ in result.curve]
-    eks = [e for _, _, e in result.curve]
-    fig, ax = plt.subplots(figsize=(9, 5.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     try:
-        ax.step(peaks, mwaa, where="post", label="MWAA", color="#d97706", linewidth=2)
-        ax.step(peaks, eks, where="post", label="EKS", color="#2563eb", linewidth=2)
+        curves = [(result, "AWS bill", "-")] + ([(tco, "TCO (bill + operations)", "--")] if tco else [])
+        for be, what, style in curves:
+            peaks = [p for p, _, _ in be.curve]
+            ax.step(peaks, [m if m is not None else float("nan") for _, m, _ in be.curve], where="post",
+                    label=f"MWAA {what}", color=MWAA_COLOR, linewidth=2, linestyle=style)
+            ax.step(peaks, [e for _, _, e in be.curve], where="post", label=f"EKS {what}", color=EKS_COLOR,
+                    linewidth=2, linestyle=style)
         base = result.base.peak
-        ax.axvline(base, color="#6b7280", linestyle="--", linewidth=1)
-        ax.text(base, 0.97, f" configured peak {base:g}", transform=ax.get_xaxis_transform(), fontsize=8,
-                color="#374151", va="top")
-        if result.eks_cheaper_from:
-            x = result.eks_cheaper_from["peakConcurrentTasks"]
-            ax.axvline(x, color="#16a34a", linestyle=":", linewidth=1.5)
-            ax.text(x, 0.03, f" EKS cheaper from {x:g} tasks ({result.eks_cheaper_from['scale']:g}×)",
-                    transform=ax.get_xaxis_transform(), fontsize=8, color="#166534", va="bottom")
+        marks = [(base, f"configured peak {base:g}", "#6b7280", "--")]
+        for be, what in ((result, "bill"), (tco, "TCO")):
+            if be is not None and be.eks_cheaper_from and be.verdict == "eks-cheaper-from":
+                x = be.eks_cheaper_from["peakConcurrentTasks"]
+                marks.append((x, f"EKS {what} cheaper from {x:g} ({_scale(be.eks_cheaper_from['scale'])})", "#16a34a", ":"))
+        # labels above the plot area, one row each, so none overlaps a curve, the legend or another label
+        for row, (x, text, color, style) in enumerate(marks):
+            ax.axvline(x, color=color, linestyle=style, linewidth=1.2)
+            ax.annotate(text, xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 4 + 12 * row),
+                        textcoords="offset points", fontsize=8, color=color, ha="center", va="bottom",
+                        annotation_clip=False)
         verdict = {"eks-always-cheaper": "EKS cheaper across the whole range",
                    "never": "EKS never cheaper in this range"}.get(result.verdict, "")
-        ax.set_title(f"Monthly cost vs workload — stack {stack}, {region}" + (f"\n{verdict}" if verdict else ""), fontsize=11)
-        ax.set_xlabel(f"peak concurrent tasks ({result.base.peak_hours_per_day:g} h/day; average = peak × "
-                      f"{(result.base.average / result.base.peak) if result.base.peak else 1:.2g})")
-        ax.set_ylabel(f"{currency} per month (On-Demand)")
+        ax.set_title(f"Monthly cost vs workload — stack {stack}, {region}" + (f" — bill: {verdict}" if verdict else ""),
+                     fontsize=11, pad=14 + 12 * len(marks))
+        ratio = (result.base.average / result.base.peak) if result.base.peak else 1
+        ax.set_xlabel(f"peak concurrent tasks ({result.base.peak_hours_per_day:g} h/day; average = peak × {ratio:.2g})")
+        ax.set_ylabel(f"{currency} per month")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

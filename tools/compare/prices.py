@@ -32,6 +32,7 @@ class Price:
     source: str
     as_of: str
     proxy_of: str | None = None  # the region whose sourced price stands in for this one
+    discount: float = 0.0  # share off the list price (--commitment 1y); `value` is already discounted
 
     @property
     def marker(self) -> str:
@@ -45,19 +46,26 @@ class PriceTable:
         self.currency = data.get("currency", "USD")
         self.hours_per_month = float(data.get("hoursPerMonth", 730))
         self.facts = data.get("facts", {})
+        self.commitment = "none"  # or "1y": 1-year Savings Plan / reserved rates for EC2, RDS, ElastiCache
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "PriceTable":
-        path = Path(path) if path else DEFAULT_PRICES
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise PriceError(f"price file {path} not found") from None
-        except json.JSONDecodeError as exc:
-            raise PriceError(f"price file {path} is not valid JSON ({exc})") from None
-        if not isinstance(data.get("prices"), dict):
-            raise PriceError(f"price file {path} has no \"prices\" object keyed by region")
-        return cls(data, path)
+    def load(cls, extra: Path | str | None = None) -> "PriceTable":
+        """The shipped table, with the entries of `extra` (--prices FILE) added or replacing its own."""
+        data = _read(DEFAULT_PRICES)
+        if extra is None:
+            return cls(data, DEFAULT_PRICES)
+        overlay = _read(Path(extra))
+        for region, entries in overlay["prices"].items():
+            for key, entry in entries.items():
+                if not isinstance(entry, dict) or not isinstance(entry.get("price"), (int, float)):
+                    raise PriceError(f"price file {extra}: prices.{region}.{key} has no numeric \"price\"; allowed: "
+                                     f"{{\"price\": 0.168, \"unit\": \"hour\", \"source\": \"<url>\", \"asOf\": \"YYYY-MM-DD\"}}")
+                if not entry.get("source"):
+                    raise PriceError(f"price file {extra}: prices.{region}.{key} has no \"source\"; every price says "
+                                     "where it comes from")
+            data["prices"].setdefault(region, {}).update({k: {**v, "suppliedBy": str(extra)} for k, v in entries.items()})
+        data["facts"].update(overlay.get("facts", {}))
+        return cls(data, DEFAULT_PRICES)
 
     @property
     def display_path(self) -> str:
@@ -82,15 +90,6 @@ class PriceTable:
             raise PriceError(f"no fact {name!r} in {self.display_path}; facts: {', '.join(sorted(k for k in self.facts if not k.startswith('_')))}")
         return self.facts[name]
 
-    def instance_spec(self, instance_type: str) -> tuple[float, float]:
-        """(vCPU, memory GiB) of an EC2 instance type."""
-        types = self.fact("ec2.instanceTypes")["types"]
-        if instance_type not in types:
-            raise PriceError(f"no vCPU/memory for instance type {instance_type!r} in {self.display_path} "
-                             f"(facts.ec2.instanceTypes); known: {', '.join(sorted(types))}")
-        spec = types[instance_type]
-        return float(spec["vcpu"]), float(spec["memoryGiB"])
-
     def mwaa_tasks_per_worker(self, environment_class: str) -> int:
         classes = self.fact("mwaa.classes")["classes"]
         if environment_class not in classes:
@@ -98,8 +97,35 @@ class PriceTable:
                              f"(facts.mwaa.classes); known: {', '.join(classes)}")
         return int(classes[environment_class]["tasksPerWorker"])
 
+    def discount(self, kind: str, service: str) -> float:
+        """Share off On-Demand: kind 'commitment1y' or 'spot', service 'ec2', 'rds' or 'elasticache'."""
+        entry = self.fact("discounts").get(kind, {}).get(service)
+        if entry is None:
+            raise PriceError(f"no {kind} discount for {service} in {self.display_path} (facts.discounts.{kind}.{service})")
+        return float(entry["discount"])
+
+    def with_commitment(self, commitment: str) -> "PriceTable":
+        if commitment not in COMMITMENTS:
+            raise PriceError(f"--commitment {commitment!r} is not allowed; allowed: {', '.join(COMMITMENTS)}")
+        table = PriceTable(self.data, self.path)
+        table.commitment = commitment
+        return table
+
     def mwaa_included_workers(self) -> int:
         return int(self.fact("mwaa.included")["workers"])
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PriceError(f"price file {path} not found") from None
+    except json.JSONDecodeError as exc:
+        raise PriceError(f"price file {path} is not valid JSON ({exc})") from None
+    if not isinstance(data.get("prices"), dict):
+        raise PriceError(f"price file {path} has no \"prices\" object keyed by region")
+    data.setdefault("facts", {})
+    return data
 
 
 class RegionPrices:
@@ -115,8 +141,14 @@ class RegionPrices:
         if key not in self.entries:
             raise PriceError(self._missing(key))
         entry = self.entries[key]
-        return Price(key=key, region=self.region, value=float(entry["price"]), unit=entry.get("unit", ""),
-                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"))
+        discount = 0.0
+        if self.table.commitment == "1y":
+            service = next((s for prefix, s in COMMITTABLE.items() if key.startswith(prefix)), None)
+            if service is not None:
+                discount = self.table.discount("commitment1y", service)
+        return Price(key=key, region=self.region, value=float(entry["price"]) * (1 - discount), unit=entry.get("unit", ""),
+                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"),
+                     discount=discount)
 
     def __call__(self, key: str) -> float:
         return self.get(key).value
@@ -130,8 +162,15 @@ class RegionPrices:
                 break
         siblings = sorted(k[len(family) + 1:] for k in self.entries if k.startswith(family + "."))
         have = f"available {family}.*: {', '.join(siblings)}" if siblings else f"no {family}.* prices there at all"
-        return f"no price {key!r} for region {self.region} in {self.table.display_path}; {have}"
+        return (f"no price {key!r} for region {self.region} in {self.table.display_path}; {have}; supply it with "
+                f"--prices FILE holding {{\"prices\": {{\"{self.region}\": {{\"{key}\": {{\"price\": ..., \"unit\": ..., "
+                f"\"source\": ..., \"asOf\": ...}}}}}}}}")
 
+
+COMMITMENTS = ("none", "1y")
+# Price keys a 1-year commitment discounts, and the service whose discount applies (facts.discounts.commitment1y).
+COMMITTABLE = {"ec2.": "ec2", "rds.postgres.": "rds", "elasticache.redis.": "elasticache",
+               "elasticache.valkey.": "elasticache"}
 
 # Key families whose last part contains a dot (instance types), so 'rsplit' alone would cut them wrongly.
 _FAMILIES = ("mwaa.environment.", "mwaa.worker.", "mwaa.scheduler.", "mwaa.webserver.", "ec2.", "rds.postgres.",

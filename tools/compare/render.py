@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .core import Comparison
+from .workload import BreakEven
 
 UNIT_SHORT = {"hours": "h", "instance-hours": "h", "node-hours": "h", "worker-hours": "h", "IP-hours": "h",
               "AZ-hours": "AZ-h", "GB-months": "GB-mo", "key-months": "mo", "secret-months": "mo", "GB": "GB",
@@ -53,8 +54,9 @@ def resources_table(c: Comparison) -> Table:
 
 def cost_table(c: Comparison) -> Table:
     currency = c.prices.currency
-    table = Table(title=f"Monthly cost as declared ({currency}, On-Demand, {c.prices.hours_per_month:g} h/month; "
-                        f"idle baseline: min workers / desired nodes; priced as of {c.as_of.isoformat()})",
+    pricing = "1-yr commitment where offered" if c.prices.commitment == "1y" else "On-Demand"
+    table = Table(title=f"Monthly AWS bill as declared, idle (priced as of {c.as_of.isoformat()}; {currency}, {pricing}, "
+                        f"{c.prices.hours_per_month:g} h/month; min workers / desired nodes)",
                   box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Item")
     table.add_column("Unit price", justify="right")
@@ -93,8 +95,9 @@ def cost_table(c: Comparison) -> Table:
 
 def break_even_table(c: Comparison) -> Table:
     be = c.break_even
-    table = Table(title=f"Workload scan: peak {be.base.peak:g} concurrent tasks for {be.base.peak_hours_per_day:g} h/day, "
-                        f"average {be.base.average:g} the rest of the day, both scaled together",
+    table = Table(title=f"AWS bill as the workload grows: peak {be.base.peak:g} concurrent tasks for "
+                        f"{be.base.peak_hours_per_day:g} h/day, average {be.base.average:g} the rest of the day, both "
+                        "scaled together (task logs, NAT and cross-AZ traffic grow with them)",
                   box=box.SIMPLE_HEAVY, title_justify="left")
     for name, justify in (("Scale", "right"), ("Tasks avg/peak", "right"), ("MWAA class, workers off/peak", "left"),
                           ("MWAA/month", "right"), ("EKS nodes off/peak", "right"), ("EKS/month", "right"),
@@ -103,7 +106,7 @@ def break_even_table(c: Comparison) -> Table:
     for row in be.rows:
         m, e = row["mwaa"], row["eks"]
         style = "bold" if row["scale"] == 1 else None
-        table.add_row(f"{row['scale']:g}×", f"{row['averageConcurrentTasks']:g}/{row['peakConcurrentTasks']:g}",
+        table.add_row(scale_text(row["scale"]), f"{row['averageConcurrentTasks']:g}/{row['peakConcurrentTasks']:g}",
                       f"{m['environmentClass']}, {m['workersOffPeak']}/{m['workersPeak']}" if m else
                       ("class not priced" if row["cheaper"] == "unknown" else "no class holds it"),
                       money(m["monthly"]) if m else "n/a", f"{e['nodesOffPeak']}/{e['nodesPeak']}", money(e["monthly"]),
@@ -111,27 +114,79 @@ def break_even_table(c: Comparison) -> Table:
     return table
 
 
-def verdict_text(c: Comparison) -> str:
-    be = c.break_even
+def scale_text(scale: float) -> str:
+    """A workload multiple for people: 0.25×, 1.5×, 15.7× (3 significant digits)."""
+    return f"{scale:.3g}×"
+
+
+def break_even_sentence(be: BreakEven) -> str:
     top = be.curve[-1][0]
-    at = be.at_configured
-    lines = [f"At the configured workload: MWAA {money(at['mwaa']['monthly'] if at['mwaa'] else None)} vs "
-             f"EKS {money(at['eks']['monthly'])} per month ({at['cheaper'].upper()} cheaper)."]
     if be.verdict == "eks-cheaper-from":
         f = be.eks_cheaper_from
-        lines.append(f"Break-even: EKS becomes cheaper from {f['peakConcurrentTasks']:g} peak concurrent tasks "
-                     f"({f['scale']:g}× the configured workload, average {f['averageConcurrentTasks']:g}): "
-                     f"MWAA {money(f['mwaa'])} vs EKS {money(f['eks'])}, and stays cheaper up to {top:g} tasks.")
+        text = (f"EKS is cheaper from {f['peakConcurrentTasks']:g} peak concurrent tasks ({scale_text(f['scale'])} the "
+                f"configured workload): MWAA {money(f['mwaa'])} vs EKS {money(f['eks'])}, and stays cheaper up to "
+                f"{top:g} tasks")
     elif be.verdict == "eks-always-cheaper":
-        lines.append(f"Break-even: none — EKS is cheaper across the whole range (1 to {top:g} peak tasks).")
+        text = f"none: EKS is cheaper across the whole range (1 to {top:g} peak tasks)"
     else:
         scale = top / be.base.peak if be.base.peak else be.max_scale
-        lines.append(f"Break-even: never — EKS is not cheaper at {top:g} peak tasks ({scale:.3g}× the configured "
-                     "workload), the top of the scanned range.")
-    if be.crossings and be.verdict != "eks-always-cheaper":
-        switches = ", ".join(f"{x['peakConcurrentTasks']:g} → {x['cheaper'].upper()}" for x in be.crossings)
-        lines.append(f"Cheaper target switches at: {switches}.")
-    return "\n".join(lines)
+        text = f"never within the scan: EKS is not cheaper at {top:g} peak tasks ({scale_text(scale)} the configured workload)"
+    if be.crossings and be.verdict != "eks-always-cheaper" and len(be.crossings) > 1:
+        text += "; the cheaper target switches at " + ", ".join(
+            f"{x['peakConcurrentTasks']:g} → {x['cheaper'].upper()}" for x in be.crossings)
+    return text
+
+
+def _cheaper(mwaa: float | None, eks: float) -> str:
+    if mwaa is None or eks < mwaa - 0.005:
+        return "EKS cheaper"
+    return "MWAA cheaper" if mwaa < eks - 0.005 else "equal"
+
+
+def headline(c: Comparison) -> list[str]:
+    """What each figure compares, said in the line itself, so idle and workload figures never seem to contradict."""
+    be, ops = c.break_even, c.operations
+    at = be.at_configured
+    m_idle, e_idle = c.targets["mwaa"].total, c.targets["eks"].total
+    m_at = at["mwaa"]["monthly"] if at["mwaa"] else None
+    e_at = at["eks"]["monthly"]
+    w = f"average {be.base.average:g} / peak {be.base.peak:g} tasks for {be.base.peak_hours_per_day:g} h/day"
+    lines = [
+        f"AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at desiredSize): MWAA {money(m_idle)} vs "
+        f"EKS {money(e_idle)} a month ({_cheaper(m_idle, e_idle)}).",
+        f"AWS bill at the configured workload ({w}; classes and nodes sized for it): MWAA {money(m_at)} vs "
+        f"EKS {money(e_at)} a month ({_cheaper(m_at, e_at)}).",
+    ]
+    if ops:
+        m_ops, e_ops = ops["mwaa"]["monthly"], ops["eks"]["monthly"]
+        tco_at = c.tco_break_even.at_configured
+        lines.append(
+            f"TCO = bill + operations (MWAA {ops['mwaa']['hoursPerMonth']:g} h, EKS {ops['eks']['hoursPerMonth']:g} h a "
+            f"month × {money(ops['eks']['hourlyRate'])}/h = {money(m_ops)} / {money(e_ops)}) at the configured workload: "
+            f"MWAA {money(tco_at['mwaa']['monthly'] if tco_at['mwaa'] else None)} vs EKS {money(tco_at['eks']['monthly'])} "
+            f"a month ({_cheaper(tco_at['mwaa']['monthly'] if tco_at['mwaa'] else None, tco_at['eks']['monthly'])}).")
+    lines.append(f"Break-even, AWS bill: {break_even_sentence(be)}.")
+    if c.tco_break_even is not None:
+        lines.append(f"Break-even, TCO: {break_even_sentence(c.tco_break_even)}.")
+    return lines
+
+
+def verdict_text(c: Comparison) -> str:
+    return "\n".join(headline(c))
+
+
+def operations_table(c: Comparison) -> Table:
+    table = Table(title="Operations: people's time a month, apart from the AWS bill (change with --assume)",
+                  box=box.SIMPLE, title_justify="left")
+    table.add_column("Target")
+    table.add_column("Hours", justify="right")
+    table.add_column("Monthly", justify="right")
+    table.add_column("TCO idle", justify="right")
+    table.add_column("Basis")
+    for target, ops in c.operations.items():
+        table.add_row(target.upper(), f"{ops['hoursPerMonth']:g} × {money(ops['hourlyRate'])}", money(ops["monthly"]),
+                      money(c.tco(target)), ops["basis"])
+    return table
 
 
 def assumptions_table(c: Comparison) -> Table:
@@ -152,6 +207,7 @@ def render(c: Comparison, console: Console) -> None:
     console.print("  * quantity is an assumption (see below)   ≈ another region's price, see notes")
     console.print()
     console.print(break_even_table(c))
+    console.print(operations_table(c))
     console.print(Text(verdict_text(c), style="bold"))
     for note in c.break_even.notes:
         console.print(f"  - {note}")

@@ -4,27 +4,31 @@ Workload profile (from the stack's `workload` config): `peakConcurrentTasks` run
 day, `averageConcurrentTasks` the rest of the day. The scan multiplies both by the same factor.
 
 MWAA: workers = max(minWorkers, ceil(tasks / tasks-per-worker of the class)); the environment-hour includes one
-worker, the others are billed per hour they run (off-peak and peak separately, i.e. autoscaling). A class that
+worker, the others are billed per hour they run (off-peak and peak separately, i.e. autoscaling). Schedulers above
+the class's included count are billed every hour; web servers above it at minWebservers off-peak and maxWebservers
+during the peak hours (they autoscale with UI/API load, which the workload does not describe: an upper bound). A class that
 can't hold the peak (tasks-per-worker x max workers) is replaced by the cheapest larger class that can.
 
-EKS: nodes of the scaling node group (the one with the largest maxSize) = max(minSize, what the pods need): the
-always-on Airflow/system pods, one baseline per Celery worker pod (ceil(tasks / worker_concurrency), at least
-KEDA's minReplicaCount) and each running task's vCPU/memory, over the node's allocatable share. Other node
-groups stay at their desired size. Node disks follow the node count.
+EKS: the pods the plan declares, packed onto nodes. Worker pods (ceil(tasks / worker_concurrency), at least KEDA's
+minReplicaCount) request what the chart values say and run on the node group their nodeSelector names; a node of that
+group holds floor(room / pod) of them, room being the instance's vCPU/memory less eks.resources.nodeReserved. The
+always-on pods (chart values and eks.resources.system) fill the other groups' nodes first, then what the worker nodes
+have left, then extra nodes. Other node groups stay at their desired size. Node disks follow the node count.
 
 Everything else (shared platform, control plane, data stores, logs...) is the declared cost and does not move.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.settings import MWAA_CLASSES
+from components.settings import MWAA_CLASSES, PodResources, pod_room
 
 from .assumptions import Assumptions
-from .costs import CostItem, mwaa_class_defaults, total
+from .costs import CostItem, mwaa_class_defaults, node_price, total
 from .declared import Declared, NodeGroup
 from .prices import CompareError, PriceTable
 
@@ -61,6 +65,7 @@ class MwaaPoint:
     environment_class: str
     workers_off_peak: int
     workers_peak: int
+    growth: dict[str, float] = field(default_factory=dict)  # workload-driven items in `monthly` (label -> monthly)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,29 @@ class EksPoint:
     nodes_off_peak: int
     nodes_peak: int
     worker_pods_peak: int
+    growth: dict[str, float] = field(default_factory=dict)
+
+
+def task_hours(profile: Profile) -> float:
+    """Task-hours a month: the average runs off-peak, the peak during the peak hours."""
+    return profile.average * profile.off_peak_hours + profile.peak * profile.peak_hours
+
+
+def growth_prices(target: str, prices, assume: Assumptions | None) -> dict[str, float]:
+    """Price per task-hour of each usage that grows with the workload (an assumption of 0 leaves its item out)."""
+    if assume is None:
+        return {}
+    wanted = {"mwaa": [("task logs to CloudWatch", "taskLogGbPerTaskHour", ("logs.ingestGb", "logs.storageGbMonth")),
+                       ("NAT data", "natGbPerTaskHour", ("nat.gb",))],
+              "eks": [("task logs to S3", "taskLogGbPerTaskHour", ("s3.standardGbMonth",)),
+                      ("NAT data", "natGbPerTaskHour", ("nat.gb",)),
+                      ("cross-AZ traffic", "eksCrossAzGbPerTaskHour", ("dataTransfer.crossAzGb",))]}[target]
+    return {label: assume[key] * sum(prices(k) for k in keys) for label, key, keys in wanted if assume[key]}
+
+
+def _growth(per_task_hour: dict[str, float], profile: Profile) -> dict[str, float]:
+    hours = task_hours(profile)
+    return {label: price * hours for label, price in per_task_hour.items()}
 
 
 # ---------------------------------------------------------------------------------------------- MWAA
@@ -77,7 +105,7 @@ class EksPoint:
 class MwaaModel:
     VARIABLE = ("target.mwaa.environment", "target.mwaa.workers", "target.mwaa.schedulers", "target.mwaa.webservers")
 
-    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable):
+    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable, assume: Assumptions | None = None):
         if not decl.mwaa:
             raise CompareError("the MWAA plan declares no aws:mwaa/environment:Environment to model")
         self.env = decl.mwaa[0]
@@ -87,6 +115,7 @@ class MwaaModel:
         classes = list(MWAA_CLASSES)
         self.candidates = classes[classes.index(self.env.environment_class):]
         self.skipped: dict[str, str] = {}  # class -> why it could not be priced
+        self.growth = growth_prices("mwaa", self.prices, assume)
 
     def _price(self, key: str, environment_class: str) -> float | None:
         if not self.prices.has(key):
@@ -117,13 +146,17 @@ class MwaaModel:
             extra_hours = max(0, off - included) * profile.off_peak_hours + max(0, peak - included) * profile.peak_hours
             default_schedulers, default_webservers = mwaa_class_defaults(c)
             extra_schedulers = max(0, min(self.env.schedulers, MWAA_CLASSES[c].schedulers[1]) - default_schedulers)
-            extra_webservers = max(0, min(self.env.min_webservers, MWAA_CLASSES[c].webservers[1]) - default_webservers)
+            # web servers autoscale between min and max with UI/API load: max during the peak hours (upper bound)
+            top = MWAA_CLASSES[c].webservers[1]
+            web_off = max(0, min(self.env.min_webservers, top) - default_webservers)
+            web_peak = max(0, min(self.env.max_webservers, top) - default_webservers)
+            web_hours = web_off * profile.off_peak_hours + web_peak * profile.peak_hours
             env_price = self._price(f"mwaa.environment.{c}", c)
             if env_price is None:
                 continue
             cost = env_price * h
             for n, key in ((extra_hours, f"mwaa.worker.{c}"), (extra_schedulers * h, f"mwaa.scheduler.{c}"),
-                           (extra_webservers * h, f"mwaa.webserver.{c}")):
+                           (web_hours, f"mwaa.webserver.{c}")):
                 if n:
                     price = self._price(key, c)
                     if price is None:
@@ -132,8 +165,9 @@ class MwaaModel:
                     cost += n * price
             if math.isinf(cost):
                 continue
-            if best is None or cost + self.fixed < best.monthly - EPS:
-                best = MwaaPoint(cost + self.fixed, c, off, peak)
+            if best is None or cost + self.fixed + sum(_growth(self.growth, profile).values()) < best.monthly - EPS:
+                growth = _growth(self.growth, profile)
+                best = MwaaPoint(cost + self.fixed + sum(growth.values()), c, off, peak, growth)
         return best
 
 
@@ -141,48 +175,70 @@ class MwaaModel:
 
 
 class EksModel:
-    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable, assume: Assumptions):
+    """Nodes of the worker group for a number of running tasks, packing the pods the plan declares onto nodes."""
+
+    def __init__(self, decl: Declared, items: list[CostItem], table: PriceTable, assume: Assumptions | None = None):
         if not decl.node_groups:
             raise CompareError("the EKS plan declares no node group (eks:index:ManagedNodeGroup) to model")
         self.decl = decl
-        self.assume = assume
         prices = table.region(decl.region)
-        self.scaling: NodeGroup = max(reversed(decl.node_groups), key=lambda g: g.max_size)
+        self.workers = decl.workers
+        self.pods = decl.pods
+        by_name = {g.name: g for g in decl.node_groups}
+        if self.workers.node_group is not None and self.workers.node_group not in by_name:
+            raise CompareError(f"the Celery workers are pinned to node group {self.workers.node_group!r}, which the "
+                               f"plan does not declare (declared: {', '.join(by_name)})")
+        # the group the workers are pinned to scales with them; without a pin, the one with the largest maxSize
+        self.scaling: NodeGroup = (by_name[self.workers.node_group] if self.workers.node_group
+                                   else max(reversed(decl.node_groups), key=lambda g: g.max_size))
         self.fixed_groups = [g for g in decl.node_groups if g is not self.scaling]
         variable = {f"target.eks.nodes.{self.scaling.name}", f"target.eks.ebs.{self.scaling.name}"}
         self.fixed = total([i for i in items if i.id not in variable])
-        instance = self.scaling.instance_type
-        self.instance = instance
-        vcpu, memory = table.instance_spec(instance)
-        self.node_cpu = vcpu * assume["nodeAllocatableCpu"]
-        self.node_memory = memory * assume["nodeAllocatableMemory"]
+        self.instance = self.scaling.instance_type
+        self.room = self._room(self.instance)
+        pod = self.workers.pod
+        self.pods_per_node = min(self.room.cpu_millis // max(pod.cpu_millis, 1),
+                                 self.room.memory_mib // max(pod.memory_mib, 1))
+        if self.pods_per_node < 1:
+            raise CompareError(f"a worker pod ({pod.text()}) does not fit on a {self.instance} node "
+                               f"({self.room.text()} for pods): the deployed workers could never be scheduled")
+        self.growth = growth_prices("eks", prices, assume)
         # one node-hour of the scaling group, disk included
-        self.node_hour = (prices(f"ec2.{instance}")
+        self.node_hour = (node_price(prices, self.scaling)[0]
                           + self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month)
-        fixed_cpu = fixed_memory = 0.0
-        for g in self.fixed_groups:
-            gv, gm = table.instance_spec(g.instance_type)
-            fixed_cpu += g.desired_size * gv * assume["nodeAllocatableCpu"]
-            fixed_memory += g.desired_size * gm * assume["nodeAllocatableMemory"]
-        self.fixed_cpu, self.fixed_memory = fixed_cpu, fixed_memory
-        self.workers = decl.workers
+        # the always-on pods go to the other groups' nodes first; what doesn't fit there lands on the worker group
+        fixed_cpu = sum(g.desired_size * self._room(g.instance_type).cpu_millis for g in self.fixed_groups)
+        fixed_memory = sum(g.desired_size * self._room(g.instance_type).memory_mib for g in self.fixed_groups)
+        platform = sum(self.pods.platform.values(), PodResources(0, 0))
+        self.platform = platform
+        self.spill = PodResources(max(0, platform.cpu_millis - fixed_cpu), max(0, platform.memory_mib - fixed_memory))
+
+    def _room(self, instance_type: str) -> PodResources:
+        room = pod_room(instance_type, self.pods.node_reserved)
+        if room is None:
+            raise CompareError(f"no vCPU/memory known for instance type {instance_type!r} (components/instance_types.py)")
+        return room
 
     def worker_pods(self, tasks: float) -> int:
         return max(self.workers.min_replicas, _ceil(tasks / self.workers.concurrency))
 
     def nodes(self, tasks: float) -> int:
-        a = self.assume
+        """Worker pods are whole: ceil(pods / pods per node) nodes hold them; the always-on pods that the other groups
+        can't hold use what those nodes have left, and more nodes if that is not enough."""
         pods = self.worker_pods(tasks)
-        cpu = a["eksPlatformVcpu"] + pods * a["workerPodVcpu"] + tasks * a["taskVcpu"]
-        memory = a["eksPlatformMemoryGiB"] + pods * a["workerPodMemoryGiB"] + tasks * a["taskMemoryGiB"]
-        need_cpu = _ceil(max(0.0, cpu - self.fixed_cpu) / self.node_cpu)
-        need_memory = _ceil(max(0.0, memory - self.fixed_memory) / self.node_memory)
-        return max(self.scaling.min_size, need_cpu, need_memory)
+        n = _ceil(pods / self.pods_per_node)
+        free_cpu = n * self.room.cpu_millis - pods * self.workers.pod.cpu_millis
+        free_memory = n * self.room.memory_mib - pods * self.workers.pod.memory_mib
+        n += max(_ceil((self.spill.cpu_millis - free_cpu) / self.room.cpu_millis),
+                 _ceil((self.spill.memory_mib - free_memory) / self.room.memory_mib))
+        return max(self.scaling.min_size, n)
 
     def point(self, profile: Profile) -> EksPoint:
         off, peak = self.nodes(profile.average), self.nodes(profile.peak)
         node_hours = off * profile.off_peak_hours + peak * profile.peak_hours
-        return EksPoint(self.fixed + node_hours * self.node_hour, off, peak, self.worker_pods(profile.peak))
+        growth = _growth(self.growth, profile)
+        return EksPoint(self.fixed + node_hours * self.node_hour + sum(growth.values()), off, peak,
+                        self.worker_pods(profile.peak), growth)
 
 
 # ---------------------------------------------------------------------------------------------- scan
@@ -228,14 +284,25 @@ def _row(scale: float, profile: Profile, m: MwaaPoint | None, e: EksPoint, unpri
         "averageConcurrentTasks": round(profile.average, 3),
         "peakConcurrentTasks": round(profile.peak, 3),
         "mwaa": None if m is None else {"monthly": round(m.monthly, 2), "environmentClass": m.environment_class,
-                                        "workersOffPeak": m.workers_off_peak, "workersPeak": m.workers_peak},
+                                        "workersOffPeak": m.workers_off_peak, "workersPeak": m.workers_peak,
+                                        "workloadItems": {k: round(v, 2) for k, v in m.growth.items()}},
         "eks": {"monthly": round(e.monthly, 2), "nodesOffPeak": e.nodes_off_peak, "nodesPeak": e.nodes_peak,
-                "workerPodsPeak": e.worker_pods_peak},
+                "workerPodsPeak": e.worker_pods_peak, "workloadItems": {k: round(v, 2) for k, v in e.growth.items()}},
         "cheaper": cheaper,
     }
 
 
-def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) -> BreakEven:
+def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
+               offsets: tuple[float, float] = (0.0, 0.0)) -> BreakEven:
+    """Where EKS becomes cheaper. `offsets` adds a fixed monthly amount to each target (operations, for the TCO)."""
+    def mwaa_at(profile: Profile) -> MwaaPoint | None:
+        m = mwaa.point(profile)
+        return None if m is None else dataclasses.replace(m, monthly=m.monthly + offsets[0])
+
+    def eks_at(profile: Profile) -> EksPoint:
+        e = eks.point(profile)
+        return dataclasses.replace(e, monthly=e.monthly + offsets[1])
+
     if base.peak <= 0 and base.average <= 0:
         raise CompareError("workload.peakConcurrentTasks and workload.averageConcurrentTasks are both 0: nothing to scale")
     peak0 = base.peak if base.peak > 0 else base.average
@@ -248,7 +315,7 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) 
     curve: list[tuple[float, float | None, float]] = []
     unpriced_from = None  # first peak a class could hold but the table can't price: the scan stops there
     for peak in range(1, top + 1):
-        m, e = mwaa.point(profile_at(peak)), eks.point(profile_at(peak))
+        m, e = mwaa_at(profile_at(peak)), eks_at(profile_at(peak))
         if m is None and mwaa.holdable(peak):
             unpriced_from = peak
             break
@@ -276,17 +343,25 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) 
     cheaper_from = None
     if start is not None:
         p = profile_at(start)
-        m, e = mwaa.point(p), eks.point(p)
+        m, e = mwaa_at(p), eks_at(p)
         cheaper_from = {"peakConcurrentTasks": start, "averageConcurrentTasks": round(p.average, 3),
                         "scale": round(start / peak0, 4), "mwaa": None if m is None else round(m.monthly, 2),
                         "eks": round(e.monthly, 2)}
 
-    scales = sorted({s for s in TABLE_SCALES if s <= max_scale} | {1.0, float(max_scale)})
+    scales = {s for s in TABLE_SCALES if s <= max_scale} | {1.0, float(max_scale)}
+    # both sides of the break-even, and of any crossing below the table's first scale, so the table shows where
+    # each target is cheaper (without a row for every back-and-forth of two close step functions)
+    for crossing in crossings:
+        if crossing["peakConcurrentTasks"] / peak0 < TABLE_SCALES[0]:
+            scales |= {crossing["peakConcurrentTasks"] / peak0, max(1.0, crossing["peakConcurrentTasks"] - 1) / peak0}
+    if start is not None and start > 1:
+        scales |= {start / peak0, (start - 1) / peak0}
+    scales = sorted(scales)
     rows = []
     for scale in scales:
         p = profile_at(peak0 * scale)
-        m = mwaa.point(p)
-        rows.append(_row(scale, p, m, eks.point(p), unpriced=m is None and mwaa.holdable(p.peak)))
+        m = mwaa_at(p)
+        rows.append(_row(scale, p, m, eks_at(p), unpriced=m is None and mwaa.holdable(p.peak)))
     configured = next(r for r in rows if r["scale"] == 1)
 
     notes = []
@@ -314,8 +389,10 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float) 
     if configured["eks"]["workerPodsPeak"] > eks.workers.max_replicas:
         notes.append(f"the configured peak needs {configured['eks']['workerPodsPeak']} Celery worker pods, above KEDA's "
                      f"maxReplicaCount {eks.workers.max_replicas} (priced as if raised)")
-    if not eks.workers.found:
-        notes.append("worker_concurrency/KEDA replicas not found in the Airflow chart values; program defaults used")
+    w = eks.workers
+    notes.append(f"EKS worker pods request {w.pod.text()} each for {w.concurrency} tasks (chart values); "
+                 f"{eks.pods_per_node} fit on a {eks.instance} node ({eks.room.text()} for pods); the always-on pods "
+                 f"request {eks.platform.text()}")
     notes.append(f"EKS scales node group {eks.scaling.name} ({eks.instance}); "
                  + (f"{', '.join(g.name for g in eks.fixed_groups)} {'stays' if len(eks.fixed_groups) == 1 else 'stay'} "
                     "at the desired size" if eks.fixed_groups else "no other node groups"))

@@ -1,0 +1,87 @@
+"""`--markdown` (the pull-request comment) and `--base REF` (each target's monthly change against a git ref)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+import tools.compare.core as core
+from tests.conftest import ROOT, planned
+from tests.test_compare import run_cli
+from tools.compare import cli
+from tools.compare.markdown import MARKER
+from tools.compare.prices import CompareError
+
+DEV = (ROOT / "Pulumi.dev.yaml").read_text()
+# The base has one node less in the dev node group (desiredSize 2 -> 1): the working tree adds one t3.large node
+# and its 50 GB gp3 disk, always on: 730 h x $0.0832 + 50 GB x $0.08 = $64.74 a month more on EKS, nothing on MWAA.
+BASE = DEV.replace("        desiredSize: 2\n", "        desiredSize: 1\n", 1)
+
+
+@pytest.fixture
+def planner(monkeypatch):
+    """Plans through the session cache; a plan of other stack-file content (the base) goes through the planner."""
+    from tools.planner import plan
+
+    def fake(stack, overrides, config_text=None):
+        return planned(stack, **overrides) if config_text is None else plan(stack, overrides, config_text=config_text)
+
+    monkeypatch.setattr(core, "run_plan", fake)
+
+
+def test_markdown_summarises_both_targets_bill_tco_and_break_even(capsys, planner):
+    code, out, err = run_cli(capsys, "--stack", "dev", "--markdown", "--no-plot")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == MARKER  # how CI finds the comment to edit
+    assert lines[1] == "### Airflow on AWS, monthly cost: stack `dev` (us-east-1)"
+    table = [line for line in lines if line.startswith("| ")]
+    assert table[0] == "| Monthly | MWAA | EKS |"
+    data = json.loads(run_cli(capsys, "--stack", "dev", "--json", "--no-plot")[1])
+    idle = f"| AWS bill, declared and idle | ${data['targets']['mwaa']['cost']['total']:,.2f} | " \
+           f"${data['targets']['eks']['cost']['total']:,.2f} |"
+    assert idle in table
+    assert "| Operations (people's time) | $400.00 | $2,000.00 |" in table
+    assert any(line.startswith("| **TCO** at the configured workload | **$") for line in table)
+    assert any(line.startswith("- **Break-even, AWS bill:** ") for line in lines)
+    assert any(line.startswith("- **Break-even, TCO:** ") for line in lines)
+    assert "Change against" not in out
+
+
+def test_base_shows_each_targets_monthly_change(capsys, planner, monkeypatch):
+    monkeypatch.setattr(cli, "base_stack_file", lambda ref, stack: BASE)
+    code, out, err = run_cli(capsys, "--stack", "dev", "--markdown", "--base", "origin/main", "--no-plot")
+    assert code == 0, err
+    assert "#### Change against `origin/main`" in out
+    idle = next(line for line in out.splitlines() if line.startswith("| AWS bill, declared and idle | $") and "→" in line)
+    cells = [cell.strip() for cell in idle.strip("|").split("|")]
+    assert cells[2] == "±$0.00"  # MWAA
+    assert cells[4] == "+$64.74"  # EKS: one node and its disk
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--json", "--base", "origin/main", "--no-plot")
+    changes = json.loads(out)["base"]["changes"]
+    assert changes["eks"]["idle"]["change"] == 64.74 and changes["mwaa"]["idle"]["change"] == 0
+    assert changes["eks"]["operations"]["change"] == 0
+
+
+def test_base_reads_the_committed_stack_file_and_refuses_a_bad_ref(capsys):
+    committed = subprocess.run(["git", "show", "HEAD:Pulumi.prod.yaml"], cwd=ROOT, capture_output=True,
+                               text=True).stdout
+    assert cli.base_stack_file("HEAD", "prod") == committed and "airflow-on-aws:target" in committed
+    with pytest.raises(CompareError, match=r"^--base no-such-ref: cannot read Pulumi.dev.yaml at that ref"):
+        cli.base_stack_file("no-such-ref", "dev")
+
+
+def test_a_broken_base_config_names_the_ref_file_and_line(capsys, planner, monkeypatch):
+    monkeypatch.setattr(cli, "base_stack_file", lambda ref, stack: DEV.replace("target: mwaa", "target: gke"))
+    code, out, err = run_cli(capsys, "--stack", "dev", "--markdown", "--base", "main", "--no-plot")
+    assert (code, out) == (2, "")
+    assert 'main:Pulumi.dev.yaml:4: target: "gke" is not allowed; allowed: mwaa, eks' in err
+
+
+def test_markdown_and_json_are_exclusive(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--markdown", "--json"])
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

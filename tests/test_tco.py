@@ -1,0 +1,161 @@
+"""Total cost of ownership and what grows with the workload: operations, commitment and Spot pricing, task logs,
+NAT and cross-AZ traffic; output that says what each figure compares; stack-file errors with file and line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import tools.compare.core as core
+from tests.conftest import planned
+from tests.test_compare import SCAN_3X, SIMPLE_EKS, run_cli
+from tests.test_costs import AS_OF, NO_GROWTH, PINNED, by_id, pinned_plans, tiny_table
+from tools.compare.assumptions import Assumptions
+from tools.compare.core import compare
+from tools.compare.render import scale_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cached_planner(monkeypatch):
+    monkeypatch.setattr(core, "run_plan", lambda stack, overrides: planned(stack, **overrides))
+
+
+def test_operations_are_apart_from_the_bill_and_move_the_tco_break_even():
+    # Tiny prices, SIMPLE_EKS (tests/test_compare.py): MWAA(p) = 124.05 + 73 x (ceil(p / 5) - 1),
+    # EKS(p) = 151.33 + 41.5 x max(1, ceil(p / 10)). Bill: EKS cheaper from 6 tasks.
+    # Operations: MWAA 0 h, EKS 1 h x $100 -> EKS(p) + 100: p 11-15: 270.05 vs 334.33 (MWAA); p 16-20: 343.05 vs
+    # 334.33 (EKS) -> TCO break-even at 16 tasks.
+    assume = Assumptions({"maxScale": 3, **NO_GROWTH, "mwaaOpsHoursPerMonth": 0, "eksOpsHoursPerMonth": 1})
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(), assume, as_of=AS_OF)
+    assert result.operations["eks"]["monthly"] == 100 and result.operations["mwaa"]["monthly"] == 0
+    assert result.break_even.eks_cheaper_from["peakConcurrentTasks"] == 6
+    assert result.tco_break_even.eks_cheaper_from == {"peakConcurrentTasks": 16.0, "averageConcurrentTasks": 16.0,
+                                                      "scale": 1.6, "mwaa": 343.05, "eks": 334.33}
+    # the bill itself does not include operations
+    assert result.targets["eks"].total == pytest.approx(151.33 + 83.0)
+    assert result.tco("eks") == pytest.approx(151.33 + 83.0 + 100)
+
+
+def test_default_operations_have_a_stated_basis(cached_planner, capsys):
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json")
+    ops = json.loads(out)["operations"]
+    assert (ops["mwaa"]["hoursPerMonth"], ops["eks"]["hoursPerMonth"], ops["eks"]["hourlyRate"]) == (4, 20, 100)
+    assert "every ~14 months or extended support" in ops["eks"]["basis"] and "on-call" in ops["eks"]["basis"]
+
+
+def test_workload_growth_prices_task_logs_nat_and_cross_az_per_task_hour():
+    # PINNED workload: 10 tasks all day -> 7,300 task-hours a month. Tiny prices: logs 0.5 + 0.03, S3 0.02, NAT 0.1,
+    # cross-AZ 0.02. Defaults: 0.01 GB logs, 0.02 GB NAT, 0.02 GB cross-AZ per task-hour.
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(), as_of=AS_OF)
+    at = result.break_even.at_configured
+    assert at["mwaa"]["workloadItems"] == {"task logs to CloudWatch": 38.69, "NAT data": 14.6}
+    assert at["eks"]["workloadItems"] == {"task logs to S3": 1.46, "NAT data": 14.6, "cross-AZ traffic": 2.92}
+    flat = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF).break_even.at_configured
+    assert at["mwaa"]["monthly"] - flat["mwaa"]["monthly"] == pytest.approx(38.69 + 14.6, abs=0.011)
+    assert at["eks"]["monthly"] - flat["eks"]["monthly"] == pytest.approx(1.46 + 14.6 + 2.92, abs=0.011)
+
+
+def test_commitment_discounts_ec2_rds_and_elasticache_but_not_mwaa():
+    on_demand = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
+    committed = compare("dev", pinned_plans(), tiny_table().with_commitment("1y"), Assumptions(NO_GROWTH), as_of=AS_OF)
+    before, after = by_id(on_demand.targets["eks"].items), by_id(committed.targets["eks"].items)
+    assert after["target.eks.nodes.airflow"].unit_price == pytest.approx(0.05 * 0.7)  # ec2 -30%
+    assert "1-yr commitment −30%" in after["target.eks.nodes.airflow"].note
+    rds = next(k for k in after if k.startswith("target.eks.rds."))
+    cache = next(k for k in after if k.startswith("target.eks.cache."))
+    assert after[rds].unit_price == pytest.approx(0.02 * 0.6)  # rds -40%
+    assert after[cache].unit_price == pytest.approx(0.02 * 0.8 * 0.5)  # Valkey = Redis x 0.8, elasticache -50%
+    assert after["target.eks.controlPlane"].monthly == before["target.eks.controlPlane"].monthly
+    assert committed.targets["mwaa"].total == pytest.approx(on_demand.targets["mwaa"].total)
+
+
+def test_spot_node_groups_are_priced_at_the_sourced_spot_discount():
+    eks = {**PINNED["eks"], "nodeGroups": [{**PINNED["eks"]["nodeGroups"][0], "capacityType": "SPOT"}]}
+    result = compare("dev", pinned_plans(eks=eks), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
+    nodes = by_id(result.targets["eks"].items)["target.eks.nodes.airflow"]
+    assert nodes.unit_price == pytest.approx(0.05 * 0.4)
+    assert "SPOT at On-Demand −60%" in nodes.note
+
+
+def test_the_real_table_sources_every_discount():
+    from tools.compare.prices import PriceTable
+
+    table = PriceTable.load()
+    for kind, services in (("commitment1y", ("ec2", "rds", "elasticache")), ("spot", ("ec2",))):
+        for service in services:
+            entry = table.fact("discounts")[kind][service]
+            assert 0 < entry["discount"] < 1 and entry["source"].startswith("https://"), (kind, service)
+
+
+def test_headline_says_what_each_figure_compares(cached_planner, capsys):
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at desiredSize): MWAA $" in flat
+    assert "AWS bill at the configured workload (average 4 / peak 16 tasks for 3 h/day; classes and nodes sized for it)" in flat
+    assert "TCO = bill + operations" in flat and "Break-even, TCO:" in flat
+
+
+def test_scan_table_shows_both_sides_of_a_crossing_below_a_quarter():
+    # 40 tasks all day: the crossing at 6 tasks lies at 0.15x; the rows include 5 (0.125x, MWAA) and 6 (0.15x, EKS)
+    workload = {"averageConcurrentTasks": 40, "peakConcurrentTasks": 40, "peakHoursPerDay": 24}
+    rows = compare("dev", pinned_plans(eks=SIMPLE_EKS, workload=workload), tiny_table(), SCAN_3X,
+                   as_of=AS_OF).break_even.rows
+    by_scale = {row["scale"]: row["cheaper"] for row in rows}
+    assert (by_scale[0.125], by_scale[0.15]) == ("mwaa", "eks")
+    assert [row["scale"] for row in rows][:2] == [0.125, 0.15]
+    assert scale_text(15.6875) == "15.7×" and scale_text(0.1875) == "0.188×"
+
+
+def test_plot_labels_sit_outside_the_plot_area(monkeypatch, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from tools.compare.plot import write_plot
+
+    closed = []
+    monkeypatch.setattr(plt, "close", lambda fig: closed.append(fig))
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(), SCAN_3X, as_of=AS_OF)
+    write_plot(result.break_even, tmp_path / "p.png", "dev", "us-east-1", tco=result.tco_break_even)
+    fig = closed[0]
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    plot_area = ax.get_window_extent()
+    labels = [t for t in ax.texts]
+    assert labels and all(t.get_window_extent().y0 >= plot_area.y1 for t in labels)  # above the axes
+    assert ax.get_legend().get_window_extent().y1 <= plot_area.y0  # below the axes
+    assert any(t.get_text() == "EKS bill cheaper from 6 (0.6×)" for t in labels)
+    monkeypatch.undo()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (("airflow-on-aws:target: mwaa", "airflow-on-aws:target: mwa"),
+     ['error: invalid stack config (1 problem(s)):', '  Pulumi.{stack}.yaml:4: target: "mwa" is not allowed; allowed: mwaa, eks']),
+    (("    natGateways: single", "    natGateways: [single"),
+     ["error: Pulumi.{stack}.yaml:10:22: not valid YAML (expected ',' or ']', but got ':')"]),
+    (("      maxReplicas: 3", "      maxReplicas: 3\n      concurrency: 0"),
+     ['error: invalid stack config (1 problem(s)):', '  Pulumi.{stack}.yaml:42: eks.workers.concurrency: 0 is out of range; allowed: 1 to 64']),
+])
+def test_stack_file_errors_exit_2_naming_file_and_line(capsys, change, expected):
+    stack = f"t{os.getpid()}"
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace(*change))
+    try:
+        code, out, err = run_cli(capsys, "--stack", stack, "--no-plot")
+    finally:
+        path.unlink()
+    assert (code, out) == (2, "")
+    assert err.rstrip("\n").splitlines() == [line.format(stack=stack) for line in expected]
+
+
+def test_make_compare_json_prints_only_the_json_document():
+    done = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "compare",
+                           "ARGS=--json --no-plot"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stack"] == "dev"  # no make echo before or after the document
