@@ -22,6 +22,7 @@ from tools.migrate.sensitive import (
 from tools.migrate.transport import Transport
 
 SENSITIVE = SensitiveNames()
+TOKEN = ["--target-token-env", "UNUSED_TOKEN"]  # how the target logs in, where the test never gets that far
 
 
 @pytest.mark.parametrize(
@@ -231,7 +232,7 @@ def test_bad_files_are_refused_with_one_line(tmp_path, capsys, content, message)
     path = tmp_path / "bad.json"
     path.write_text(content)
     # The target is never contacted: the file is checked first (this URL would not answer anyway).
-    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9"])
+    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN])
     err = capsys.readouterr().err
     assert rc == 1
     assert err.startswith(f"error: invalid export file {path}: ") and message in err
@@ -239,21 +240,20 @@ def test_bad_files_are_refused_with_one_line(tmp_path, capsys, content, message)
 
 
 def test_missing_file_and_missing_password_env(tmp_path, capsys, monkeypatch):
-    assert cli.main(["diff", str(tmp_path / "nope.json"), "--target-url", "http://127.0.0.1:9"]) == 1
+    assert cli.main(["diff", str(tmp_path / "nope.json"), "--target-url", "http://127.0.0.1:9", *TOKEN]) == 1
     assert capsys.readouterr().err == f"error: export file {tmp_path / 'nope.json'} does not exist\n"
     monkeypatch.delenv("NO_SUCH_PASSWORD_VAR", raising=False)
     rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-user", "u",
                    "--source-password-env", "NO_SUCH_PASSWORD_VAR", "-o", str(tmp_path / "o.json")])
     assert rc == 1
-    assert capsys.readouterr().err == (
-        "error: environment variable NO_SUCH_PASSWORD_VAR (from --source-password-env) is not set\n")
+    assert capsys.readouterr().err == "error: the environment variable named by --source-password-env is not set\n"
 
 
 def test_source_and_target_selection_errors(tmp_path, capsys):
     assert cli.main(["export", "-o", str(tmp_path / "o.json")]) == 1
     assert capsys.readouterr().err == "error: give exactly one of --source-url and --source-mwaa\n"
     assert cli.main(["export", "--kinds", "variables,users", "--source-url", "http://127.0.0.1:9",
-                     "-o", str(tmp_path / "o.json")]) == 1
+                     "--source-token-env", "UNUSED_TOKEN", "-o", str(tmp_path / "o.json")]) == 1
     assert "--kinds takes a comma-separated subset" in capsys.readouterr().err
     assert cli.main(["export", "--source-url", "ftp://host", "-o", str(tmp_path / "o.json")]) == 1
     assert capsys.readouterr().err == "error: --source-url 'ftp://host' is not an http(s) URL\n"
@@ -318,13 +318,14 @@ def test_bulk_without_errors_reports_items_created_meanwhile():
 @pytest.mark.parametrize("option", ["--page-size", "--workers", "--write-workers", "--batch-size"])
 @pytest.mark.parametrize("value", ["0", "-3", "x"])
 def test_counts_must_be_positive_integers(tmp_path, capsys, option, value):
+    path = tmp_path / "in.json"
+    model.write_document(str(path), doc(pools=[]))
     with pytest.raises(SystemExit) as exc:
-        cli.main(["export", "--source-url", "http://127.0.0.1:9", option, value, "-o", str(tmp_path / "o.json")])
+        cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN, option, value])
     assert exc.value.code == 2  # a bad command line, refused before anything is contacted
     err = capsys.readouterr().err
     assert f"argument {option}: " in err
-    assert not (tmp_path / "o.json").exists()
-    assert cli.build_parser().parse_args(["pause", option, "1"]) is not None
+    assert cli.build_parser().parse_args(["import", str(path), option, "1"]) is not None
 
 
 @pytest.mark.parametrize("role, argv", [
@@ -369,7 +370,8 @@ def test_debug_traceback_is_scrubbed(tmp_path, capsys, monkeypatch):
         raise RuntimeError("bug near tb-s3cret-pw")
 
     monkeypatch.setattr(cli, "HttpTransport", boom)
-    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9"])
+    monkeypatch.setenv("UNUSED_TOKEN", "tok")
+    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN])
     out, err = capsys.readouterr()
     assert rc == 1
     assert "Traceback" in err and "RuntimeError: bug near ***" in err
@@ -393,6 +395,8 @@ def test_export_registers_what_the_source_revealed_with_the_scrubber(tmp_path, c
 
     monkeypatch.setattr(cli, "HttpTransport", lambda *a, **kw: Source())
     monkeypatch.setattr(cli, "write_document", fail_write)
-    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "-o", str(tmp_path / "o.json")])
+    monkeypatch.setenv("SOURCE_TOKEN", "tok")
+    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-token-env", "SOURCE_TOKEN",
+                   "-o", str(tmp_path / "o.json")])
     out, err = capsys.readouterr()
     assert rc == 1 and err == "error: cannot write: *** ***\n"
