@@ -73,14 +73,15 @@ def _endpoint_args(p: argparse.ArgumentParser, role: str, required: bool) -> Non
 DEFAULTS = {"kinds": ",".join(KINDS), "batch_size": 500, "write_workers": 1, "sensitive_names": ""}
 
 
-def _common_args(p: argparse.ArgumentParser, *, items: bool, writes: bool) -> None:
+def _common_args(p: argparse.ArgumentParser, *, items: bool, writes: bool, roles: tuple[str, ...]) -> None:
     """Options of every subcommand; ``items``: it reads variables/connections/pools (the secrets among them);
-    ``writes``: it sends bulk writes."""
+    ``writes``: it sends bulk writes; ``roles``: its sides (source, target)."""
     p.set_defaults(**DEFAULTS)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     if items:
         p.add_argument("--kinds", default=DEFAULTS["kinds"], help="comma-separated subset of: %(default)s")
-    p.add_argument("--region", help="AWS region for --source-mwaa/--target-mwaa when not given per side")
+    p.add_argument("--region", help="AWS region for " + " and ".join(f"--{r}-mwaa" for r in roles)
+                   + " when --" + "-region/--".join(roles) + "-region is not given")
     p.add_argument("--workers", type=positive_int, default=8, help="parallel requests (default 8; MWAA: at most 4)")
     p.add_argument("--page-size", type=positive_int, default=None,
                    help="items per page when reading (the server caps it at its [api] maximum_page_limit; default 1000)")
@@ -104,15 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{export,import,diff,pause}",
                                 parser_class=Parser)
+    parser.commands = sub.choices  # name -> its parser, for usage errors found after parsing
 
     p = sub.add_parser("export", help="read a source Airflow into a JSON file (mode 0600)")
-    _common_args(p, items=True, writes=False)
+    _common_args(p, items=True, writes=False, roles=("source",))
     _endpoint_args(p, "source", True)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="export file to write")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     p = sub.add_parser("import", help="write an export file into a target Airflow")
-    _common_args(p, items=True, writes=True)
+    _common_args(p, items=True, writes=True, roles=("target",))
     p.add_argument("file", metavar="FILE", help="export file to read")
     _endpoint_args(p, "target", True)
     p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
@@ -122,13 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also import items whose secret the source hid, leaving that field empty on the target")
 
     p = sub.add_parser("diff", help="compare an export file or a live source with a target")
-    _common_args(p, items=True, writes=False)
+    _common_args(p, items=True, writes=False, roles=("source", "target"))
     p.add_argument("file", nargs="?", metavar="FILE", help="export file (or give --source-url/--source-mwaa)")
     _endpoint_args(p, "source", False)
     _endpoint_args(p, "target", True)
 
     p = sub.add_parser("pause", help="pause DAGs on a target (all of them by default)")
-    _common_args(p, items=False, writes=False)
+    _common_args(p, items=False, writes=False, roles=("target",))
     _endpoint_args(p, "target", True)
     p.add_argument("--dags", help="comma-separated DAG ids (default: every DAG)")
     p.add_argument("--dry-run", action="store_true", help="show what would be paused; change nothing")
@@ -137,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_credentials(parser: argparse.ArgumentParser, args) -> None:
     """How each URL side logs in, checked as a usage error before anything is read or sent."""
+    parser = parser.commands[args.command]
     for role in ("source", "target"):
         if not getattr(args, f"{role}_url", None):
             continue

@@ -79,10 +79,11 @@ class Transport:
     airflow_version = ""
     retry = RetryPolicy()
 
-    def request(self, method: str, path: str, params: dict | None = None, body: Any = None) -> tuple[int, Any]:
+    def request(self, method: str, path: str, params: dict | None = None, body: Any = None,
+                **send_options) -> tuple[int, Any]:
         retries = 0
         while True:
-            status, data, retry_after = self.send(method, path, params, body)
+            status, data, retry_after = self.send(method, path, params, body, **send_options)
             if status not in RETRYABLE:
                 return status, data
             retries += 1
@@ -239,7 +240,7 @@ class HttpTransport(Transport):
             self.session.auth = (self.user, self._password or "")
         # Check the credentials now, on something every role may read, so that a bad password stops us
         # before anything is read or written.
-        status, data, _ = self.send("GET", "/pools", {"limit": 1}, None, relogin=False)
+        status, data = self.request("GET", "/pools", params={"limit": 1}, relogin=False)
         if status == 401:
             if self.user is None and not self._token:
                 raise MigrateError(
