@@ -156,8 +156,9 @@ class _FolderSyncProvider(ResourceProvider):
             raise RuntimeError(f"DAG sync: the AWS session is in account {account}, but the stack deploys into "
                                f"{expected}; check aws:profile, aws:assumeRoles and the environment's credentials")
         client = session.client("s3")
+        owner = {"ExpectedBucketOwner": expected} if expected else {}  # S3 answers 403 if another account owns it
         try:
-            headers = client.head_bucket(Bucket=props["bucket"])["ResponseMetadata"]["HTTPHeaders"]
+            headers = client.head_bucket(Bucket=props["bucket"], **owner)["ResponseMetadata"]["HTTPHeaders"]
         except bce.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "error")
             raise RuntimeError(f"DAG sync: bucket {props['bucket']} is not reachable from account {account} "

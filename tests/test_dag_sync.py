@@ -365,3 +365,17 @@ def test_the_stacks_profile_is_used(s3, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="aws:profile 'missing' is not in the AWS config files"):
         _FolderSyncProvider().create(one_file_props(tmp_path, accountId="123456789012", profile="missing"))
     assert contents(s3) == {}
+
+
+def test_what_is_not_synced_is_named_in_a_warning(tmp_path, monkeypatch):
+    dags = tmp_path / "dags"
+    (dags / "lib").mkdir(parents=True)
+    (dags / "lib" / "x.py").write_text("x = 1\n")
+    (dags / "lib_link").symlink_to(dags / "lib", target_is_directory=True)
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **kw: warnings.append(message))
+    monkeypatch.setattr(af, "DAGS_DIR", dags)
+    monkeypatch.setattr(af, "ROOT", tmp_path)  # `source` is recorded relative to the project
+    plan = planner.plan("dev", {})
+    assert set(plan.one("pulumi-python:dynamic:Resource", "platform-bucket-dags").inputs["manifest"]) == {"lib/x.py"}
+    assert [w for w in warnings if "not synced" in w] == ["dags/lib_link (link to a folder) is not synced to s3://.../dags/"]
