@@ -379,3 +379,17 @@ def test_what_is_not_synced_is_named_in_a_warning(tmp_path, monkeypatch):
     plan = planner.plan("dev", {})
     assert set(plan.one("pulumi-python:dynamic:Resource", "platform-bucket-dags").inputs["manifest"]) == {"lib/x.py"}
     assert [w for w in warnings if "not synced" in w] == ["dags/lib_link (link to a folder) is not synced to s3://.../dags/"]
+
+
+def test_the_bucket_must_belong_to_the_stacks_account(s3, tmp_path, monkeypatch):
+    # S3 itself refuses (403) when ExpectedBucketOwner is another account; moto does not model that, so the
+    # request is checked instead.
+    import botocore.client
+
+    calls, real = [], botocore.client.BaseClient._make_api_call
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
+                        lambda self, operation, params: calls.append((operation, params)) or real(self, operation, params))
+    monkeypatch.chdir(tmp_path)
+    _FolderSyncProvider().create(one_file_props(tmp_path, accountId="123456789012"))
+    assert ("HeadBucket", {"Bucket": BUCKET, "ExpectedBucketOwner": "123456789012"}) in calls
+    assert [op for op, _ in calls].index("HeadBucket") < [op for op, _ in calls].index("PutObject")
