@@ -22,6 +22,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components import airflow_config as af
 from components.dag_sync import FolderError, _FolderSyncProvider, folder_manifest, list_folder
 from tests.conftest import planned
+from tests.test_program import monitors  # noqa: F401 - the fixture: what a failing plan registered
 from tools import planner
 
 BUCKET = "airflow-test-dags"
@@ -58,19 +59,6 @@ def props(root: Path) -> dict:
     files = sorted(p for p in (root / "dags").rglob("*") if p.is_file())
     return {"bucket": BUCKET, "prefix": "dags", "region": "us-east-1", "source": "dags",
             "manifest": folder_manifest(root / "dags", files)}
-
-
-def watch_monitors(monkeypatch) -> list:
-    """Every RecordingMonitor the planner creates from now on (to see what a failing plan registered)."""
-    created = []
-
-    class Watched(planner.RecordingMonitor):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            created.append(self)
-
-    monkeypatch.setattr(planner, "RecordingMonitor", Watched)
-    return created
 
 
 def test_plan_declares_one_sync_resource_with_every_dag_file():
@@ -237,13 +225,12 @@ def test_a_link_that_leaves_the_folder_is_refused(tmp_path, link, target_is_dir)
                                  "inside it")
 
 
-def test_the_program_stops_on_such_a_link_before_declaring_anything(tmp_path, monkeypatch):
+def test_the_program_stops_on_such_a_link_before_declaring_anything(tmp_path, monkeypatch, monitors):
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "ok.py").write_text("x = 1\n")
     (dags / "creds.py").symlink_to(tmp_path / "credentials")
     (tmp_path / "credentials").write_text("secret\n")
-    monitors = watch_monitors(monkeypatch)
     monkeypatch.setattr(af, "DAGS_DIR", dags)
     with pytest.raises(pulumi.RunError) as caught:
         planner.plan("dev", {})
@@ -309,8 +296,7 @@ def test_the_sync_gets_the_stacks_account_region_profile_and_role_chain_as_plain
      "aws:accessKey: (set) is not allowed; static keys in stack config would be stored in the DAG sync's state; "
      "use aws:profile, aws:assumeRoles or the environment's credentials"),
 ])
-def test_bad_aws_session_config_stops_the_program_before_anything_is_declared(monkeypatch, key, value, problem):
-    monitors = watch_monitors(monkeypatch)
+def test_bad_aws_session_config_stops_the_program_before_anything_is_declared(monitors, key, value, problem):
     with pytest.raises(pulumi.RunError) as caught:
         planner.plan("dev", {key: value})
     assert str(caught.value).splitlines() == ["invalid stack config (1 problem(s)):", f"  {problem}"]
