@@ -52,25 +52,34 @@ def list_folder(root: Path) -> FolderListing:
     """
     real_root = root.resolve()
     listing = FolderListing(files=[])
-    for folder, dirs, names in os.walk(root, followlinks=False):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_NAMES)
-        for name in [*dirs, *names]:
-            path = here / name
-            if not path.is_symlink():
-                continue
-            relative = path.relative_to(root).as_posix()
-            target = path.resolve()
-            if not _inside(target, real_root):
-                raise FolderError(f"{root.name}/{relative}: a symbolic link to {target}, outside {root.name}/, is not "
-                                  f"allowed; allowed: files inside {root.name}/ and links that stay inside it")
-            if path.is_dir():
-                listing.skipped.append(f"{relative} (link to a folder)")
-            elif not path.exists():
-                listing.skipped.append(f"{relative} (broken link)")
-        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]  # os.walk lists them as folders
-        listing.files += [here / n for n in names if not n.endswith(".pyc") and (here / n).is_file()]
+
+    def visit(folder: Path) -> None:
+        with os.scandir(folder) as entries:  # scandir's entries know their type: no extra stat per file
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.name in SKIPPED_NAMES or entry.name.endswith(".pyc"):
+                    continue
+                if entry.is_symlink():
+                    target = path.resolve()
+                    if not _inside(target, real_root):
+                        raise FolderError(f"{root.name}/{path.relative_to(root).as_posix()}: a symbolic link to "
+                                          f"{target}, outside {root.name}/, is not allowed; allowed: files inside "
+                                          f"{root.name}/ and links that stay inside it")
+                    if target.is_dir():
+                        listing.skipped.append(f"{path.relative_to(root).as_posix()} (link to a folder)")
+                    elif not target.exists():
+                        listing.skipped.append(f"{path.relative_to(root).as_posix()} (broken link)")
+                    else:
+                        listing.files.append(path)
+                elif entry.is_dir():
+                    visit(path)
+                elif entry.is_file():
+                    listing.files.append(path)
+
+    if root.is_dir():
+        visit(root)
     listing.files.sort()
+    listing.skipped.sort()
     return listing
 
 
