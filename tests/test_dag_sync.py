@@ -379,3 +379,17 @@ def test_the_bucket_must_belong_to_the_stacks_account(s3, tmp_path, monkeypatch)
     _FolderSyncProvider().create(one_file_props(tmp_path, accountId="123456789012"))
     assert ("HeadBucket", {"Bucket": BUCKET, "ExpectedBucketOwner": "123456789012"}) in calls
     assert [op for op, _ in calls].index("HeadBucket") < [op for op, _ in calls].index("PutObject")
+
+
+def test_a_new_session_setting_updates_in_place_and_a_new_bucket_replaces(tmp_path):
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "a.py").write_text("a = 1\n")
+    old = {**props(tmp_path), "accountId": "123456789012"}
+    provider = _FolderSyncProvider()
+    for change in ({"profile": "platform"}, {"assumeRoles": [{"RoleArn": "arn:aws:iam::123456789012:role/r",
+                                                              "RoleSessionName": "s"}]}, {"region": "eu-west-1"}):
+        diff = provider.diff("id", old, {**old, **change})
+        assert diff.changes is True and diff.replaces == [], change
+    diff = provider.diff("id", old, {**old, "bucket": "airflow-other"})
+    assert diff.changes is True and diff.replaces == ["bucket"]
+    assert provider.diff("id", old, {**old, "source": "elsewhere/dags"}).changes is False
