@@ -6,12 +6,12 @@ files are normal for a data team). This resource carries a manifest {relative pa
 mirrors the folder exactly, like `aws s3 sync --delete`. The bucket's default encryption (SSE-KMS with the
 platform key) applies to every object it writes.
 
-Why not `pulumi-synced-folder`: with managed objects it declares one `aws:s3:BucketObject` per file, which is
-the per-file plan cost above (`scripts/bench-dag-sync` prints both); unmanaged, it shells out to the AWS CLI,
-which the deploying machine may not have and which does not take the stack's `aws:assumeRoles`. Here plan time
-stays flat with the number of files (`scripts/bench-plan`), and the sync opens the stack's own AWS session
-(`aws:region`, `aws:profile`, `aws:assumeRoles`, see aws_context.py) and refuses to write into another account
-or region.
+Why not `pulumi-synced-folder`: by default it declares one `aws.s3.BucketObject` per file, the per-file plan
+cost above (`scripts/bench-dag-sync`: 1,000 files planned in 0.11 s as this one resource, 12.83 s as 1,000
+objects); with `managedObjects: false` it shells out to the AWS CLI, which must then be installed wherever
+`pulumi up` runs. Here plan time stays flat with the number of files (`scripts/bench-plan`), and the sync opens
+the stack's own AWS session (`aws:region`, `aws:profile`, `aws:assumeRoles`, see aws_context.py) and refuses to
+write into another account or region.
 """
 
 from __future__ import annotations
