@@ -26,15 +26,14 @@ _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII)
 DEFAULT_SESSION_NAME = "pulumi-airflow-dag-sync"
 
 # Config keys pulumi-aws reads that the DAG sync cannot honour the same way: refused, rather than ignored.
+_SESSION_SOURCES = "aws:profile, aws:assumeRoles or the environment's credentials"
+_STATIC_KEYS = f"allowed: {_SESSION_SOURCES} (static keys in stack config would be stored in the DAG sync's state)"
 _UNSUPPORTED = {
-    "assumeRole": "pulumi-aws 7 reads aws:assumeRoles (a list) instead",
-    "assumeRoleWithWebIdentity": "the DAG sync does not follow it; use aws:assumeRoles or the environment",
-    "accessKey": "static keys in stack config would be stored in the DAG sync's state; use aws:profile, "
-                 "aws:assumeRoles or the environment's credentials",
-    "secretKey": "static keys in stack config would be stored in the DAG sync's state; use aws:profile, "
-                 "aws:assumeRoles or the environment's credentials",
-    "token": "static keys in stack config would be stored in the DAG sync's state; use aws:profile, "
-             "aws:assumeRoles or the environment's credentials",
+    "assumeRole": "allowed: aws:assumeRoles, a list (pulumi-aws 7 no longer reads aws:assumeRole)",
+    "assumeRoleWithWebIdentity": f"allowed: {_SESSION_SOURCES} (the DAG sync cannot follow a web identity role)",
+    "accessKey": _STATIC_KEYS,
+    "secretKey": _STATIC_KEYS,
+    "token": _STATIC_KEYS,
 }
 
 
@@ -97,7 +96,7 @@ class AwsSessionConfig:
         for key, why in _UNSUPPORTED.items():
             if config.get(key) is not None:
                 shown = "(set)" if key in ("accessKey", "secretKey", "token") else json.dumps(config[key])
-                raise AwsConfigError(f"aws:{key}: {shown} is not allowed; {why}")
+                raise AwsConfigError(f"aws:{key}: {shown} is not allowed; {why}")  # why: "allowed: ..."
         profile = config.get("profile")
         if profile is not None and (not isinstance(profile, str) or not profile.strip()):
             raise AwsConfigError(f"aws:profile: {json.dumps(profile)} is not allowed; allowed: a profile name")

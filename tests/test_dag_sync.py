@@ -279,8 +279,8 @@ def test_the_sync_gets_the_stacks_account_region_profile_and_role_chain_as_plain
 
 @pytest.mark.parametrize("key, value, problem", [
     ("aws:assumeRole", {"roleArn": "arn:aws:iam::123456789012:role/r"},
-     'aws:assumeRole: {"roleArn": "arn:aws:iam::123456789012:role/r"} is not allowed; pulumi-aws 7 reads '
-     "aws:assumeRoles (a list) instead"),
+     'aws:assumeRole: {"roleArn": "arn:aws:iam::123456789012:role/r"} is not allowed; allowed: aws:assumeRoles, '
+     "a list (pulumi-aws 7 no longer reads aws:assumeRole)"),
     ("aws:assumeRoles", {"roleArn": "arn:aws:iam::123456789012:role/r"},
      'aws:assumeRoles: {"roleArn": "arn:aws:iam::123456789012:role/r"} is not allowed; allowed: a list of objects '
      "with roleArn (role chaining, in order)"),
@@ -293,8 +293,8 @@ def test_the_sync_gets_the_stacks_account_region_profile_and_role_chain_as_plain
     ("aws:assumeRoles", [{"roleArn": "arn:aws:iam::123456789012:role/r", "duration": "5m"}],
      'aws:assumeRoles[0].duration: "5m" is not allowed; allowed: a duration from 15m to 12h, e.g. 1h or 30m'),
     ("aws:accessKey", "AKIAEXAMPLEKEY000000",
-     "aws:accessKey: (set) is not allowed; static keys in stack config would be stored in the DAG sync's state; "
-     "use aws:profile, aws:assumeRoles or the environment's credentials"),
+     "aws:accessKey: (set) is not allowed; allowed: aws:profile, aws:assumeRoles or the environment's credentials "
+     "(static keys in stack config would be stored in the DAG sync's state)"),
 ])
 def test_bad_aws_session_config_stops_the_program_before_anything_is_declared(monitors, key, value, problem):
     with pytest.raises(pulumi.RunError) as caught:
