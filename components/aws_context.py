@@ -96,7 +96,7 @@ class AwsSessionConfig:
         for key, why in _UNSUPPORTED.items():
             if config.get(key) is not None:
                 shown = "(set)" if key in ("accessKey", "secretKey", "token") else json.dumps(config[key])
-                raise AwsConfigError(f"aws:{key}: {shown} is not allowed; {why}")  # why: "allowed: ..."
+                raise AwsConfigError(f"aws:{key}: {shown} is not allowed; {why}")
         profile = config.get("profile")
         if profile is not None and (not isinstance(profile, str) or not profile.strip()):
             raise AwsConfigError(f"aws:profile: {json.dumps(profile)} is not allowed; allowed: a profile name")
