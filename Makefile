@@ -19,6 +19,7 @@ test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 # Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables).
 bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 	bash scripts/bench-plan
+	bash scripts/bench-dag-sync
 	bash scripts/bench-migrate
 
 venv: $(VENV)/.installed

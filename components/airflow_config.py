@@ -115,9 +115,10 @@ def render_requirements(airflow_version: str) -> str:
 
 
 def dag_files() -> list[Path]:
-    """Files synced to the bucket's dags/ prefix: everything under dags/ except caches."""
-    return sorted(p for p in DAGS_DIR.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc"))
+    """Files synced to the bucket's dags/ prefix: everything under dags/ except caches (see dag_sync.list_folder)."""
+    from .dag_sync import list_folder  # imported here: this module is also read where Pulumi is not installed
+
+    return list_folder(DAGS_DIR).files
 
 
 def plugin_files() -> list[Path]:

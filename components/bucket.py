@@ -13,7 +13,8 @@ import pulumi
 import pulumi_aws as aws
 
 from . import airflow_config as af
-from .dag_sync import FolderSync, folder_manifest
+from .aws_context import AwsContext
+from .dag_sync import FolderListing, FolderSync, folder_manifest
 
 
 @dataclass
@@ -21,7 +22,8 @@ class AirflowBucketArgs:
     environment_name: str
     airflow_version: str
     kms_key_arn: pulumi.Input[str]
-    region: pulumi.Input[str]
+    aws: AwsContext
+    dags: FolderListing
     protect: bool
     tags: dict[str, str]
 
@@ -78,8 +80,9 @@ class AirflowBucket(pulumi.ComponentResource):
                 kms_key_id=args.kms_key_arn, tags=args.tags, opts=pulumi.ResourceOptions(parent=self, depends_on=ready), **source)
 
         # dags/ as one resource (see dag_sync.py): plan time doesn't grow with the number of DAG files.
-        self.dags = FolderSync(f"{name}-dags", bucket=bucket.bucket, prefix=af.DAGS_PREFIX, region=args.region,
-                               source=af.DAGS_DIR, project_root=af.ROOT, files=af.dag_files(),
+        self.dags = FolderSync(f"{name}-dags", bucket=bucket.bucket, prefix=af.DAGS_PREFIX, region=args.aws.region,
+                               account_id=args.aws.account_id, session=args.aws.session, source=af.DAGS_DIR,
+                               project_root=af.ROOT, listing=args.dags,
                                opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
         requirements = upload("requirements", "requirements.txt", content=af.render_requirements(args.airflow_version),
                               content_type="text/plain")

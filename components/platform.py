@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from . import airflow_config as af
 from .aws_context import AwsContext
 from .bucket import AirflowBucket, AirflowBucketArgs
+from .dag_sync import FolderListing
 from .network import Network, NetworkArgs
 from .settings import Settings
 
@@ -21,6 +22,7 @@ from .settings import Settings
 class SharedPlatformArgs:
     settings: Settings
     aws: AwsContext
+    dags: FolderListing  # what dags/ holds, listed (and checked) before anything is declared
 
 
 class SharedPlatform(pulumi.ComponentResource):
@@ -50,7 +52,7 @@ class SharedPlatform(pulumi.ComponentResource):
 
         self.bucket = AirflowBucket(f"{name}-bucket", AirflowBucketArgs(
             environment_name=settings.environment_name, airflow_version=settings.airflow_version,
-            kms_key_arn=key.arn, region=ctx.region, protect=settings.protect_data, tags=tags),
+            kms_key_arn=key.arn, aws=ctx, dags=args.dags, protect=settings.protect_data, tags=tags),
             opts=pulumi.ResourceOptions(parent=self))
 
         # Connections and variables live in Secrets Manager, read by both targets through Airflow's backend:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tools.migrate import transport
 from tools.migrate.localairflow import REPO, LocalAirflow, start_pair
+from tools.migrate.retry import RetryPolicy
 
 AIRFLOW_VENV = Path(os.environ.get("MIGRATE_AIRFLOW_VENV", REPO / ".venv-airflow"))
 
@@ -77,6 +79,15 @@ class Cli:
                               capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
         self.outputs.append(proc.stdout + proc.stderr)
         return proc
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch) -> list[float]:
+    """In-process tests never wait for real: every transport's backoff sleeps into this list (the longest
+    jittered wait is taken, so the figures are the policy's bounds)."""
+    waits: list[float] = []
+    monkeypatch.setattr(transport.Transport, "retry", RetryPolicy(sleep=waits.append, uniform=lambda low, high: high))
+    return waits
 
 
 @pytest.fixture(scope="session")

@@ -313,7 +313,8 @@ def test_bad_inputs_fail_with_one_line_and_leave_the_target_alone(cli, migrated,
     wrong_schema.write_text(json.dumps({**doc, "schema_version": 9}))
     one_line_error(cli("import", str(wrong_schema), *cli.dst()), "unsupported schema_version 9")
     one_line_error(cli("diff", str(wrong_schema), *cli.dst()), "unsupported schema_version 9")
-    not_airflow = cli("export", "--source-url", f"{cli.target.url}/nothing-here", "-o", str(tmp_path / "x.json"))
+    not_airflow = cli("export", "--source-url", f"{cli.target.url}/nothing-here", "--source-user", "admin",
+                      "--source-password-env", "MIGRATE_DST_PW", "-o", str(tmp_path / "x.json"))
     one_line_error(not_airflow, "does not look like an Airflow API server")
     assert not (tmp_path / "x.json").exists()
     assert db_dump(cli.target) == before

@@ -362,8 +362,8 @@ def test_export_from_masking_mwaa_airflow3_marks_hidden(mwaa, tmp_path, capsys):
     assert "***" not in out.read_text()
 
 
-def test_page_too_big_for_mwaa_is_halved(mwaa, tmp_path, capsys):
-    """A response over InvokeRestApi's 6 MB, or a server error on a big page: ask for half as many."""
+def test_page_too_big_for_mwaa_is_halved(mwaa, tmp_path, capsys, retry_waits):
+    """A response over InvokeRestApi's 6 MB: ask for half as many. A server error: the same page again, later."""
     stubber, _ = mwaa
     big = [{"key": f"big{i}", "value": "x" * 10, "description": None} for i in range(4)]
     ok(stubber, "/version", {"version": "3.0.6", "git_version": None})
@@ -375,11 +375,11 @@ def test_page_too_big_for_mwaa_is_halved(mwaa, tmp_path, capsys):
                              modeled_fields={"RestApiStatusCode": 503, "RestApiResponse": {"detail": "busy"}},
                              expected_params={"Name": ENV, "Path": "/variables", "Method": "GET",
                                               "QueryParameters": page(500, 0)})
-    ok(stubber, "/variables", {"variables": big, "total_entries": 4}, params=page(250, 0))
-    ok(stubber, "/variables", {"variables": [], "total_entries": 4}, params=page(250, 250))
+    ok(stubber, "/variables", {"variables": big, "total_entries": 4}, params=page(500, 0))
     ok(stubber, "/variables", {"variables": [], "total_entries": 4}, params=page(500, 500))
     out = tmp_path / "big.json"
     rc, _, stderr = run(capsys, "export", "--source-mwaa", ENV, "--region", "eu-west-1", "--workers", "1",
                         "--kinds", "variables", "-o", str(out))
     assert rc == 0, stderr
     assert [v["key"] for v in json.loads(out.read_text())["variables"]] == ["big0", "big1", "big2", "big3"]
+    assert retry_waits == [0.5]  # one retry, after the first backoff step

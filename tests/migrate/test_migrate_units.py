@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -22,6 +24,7 @@ from tools.migrate.sensitive import (
 from tools.migrate.transport import Transport
 
 SENSITIVE = SensitiveNames()
+TOKEN = ["--target-token-env", "UNUSED_TOKEN"]  # how the target logs in, where the test never gets that far
 
 
 @pytest.mark.parametrize(
@@ -225,13 +228,34 @@ def test_round_trip_keeps_unicode_and_hidden_marks(tmp_path):
         (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
                      "dags": [{"dag_id": "a", "is_paused": True}, {"dag_id": "a", "is_paused": False}]}),
          "dags has 'a' twice"),
+         # Issue 12, item 18: what json.loads and a lenient reader would silently drop.
+        ('{"format": "airflow-metadata-export", "schema_version": 1, "airflow_version": "3.3.1", '
+         '"variables": [{"key": "a", "value": "1"}], "variables": []}',
+         "the key 'variables' appears twice in one JSON object"),
+        ('{"format": "airflow-metadata-export", "schema_version": 1, "airflow_version": "3.3.1", '
+         '"variables": [{"key": "a", "value": "1", "value": "2"}]}', "the key 'value' appears twice in one JSON object"),
+        (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
+                     "variables": [{"key": "a", "valeu": "1"}]}),
+         'variables[0] has the unknown field "valeu" (allowed: key, value, description, hidden)'),
+        (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
+                     "connections": [{"connection_id": "c", "conn_type": "http", "pasword": "x"}]}),
+         'connections[0] has the unknown field "pasword"'),
+        (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1", "variabels": [],
+                     "pools": []}), "unknown top-level field 'variabels'"),
+        (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
+                     "variables": [{"key": "", "value": "1"}]}), 'variables[0] has an empty "key"'),
+        (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
+                     "pools": [{"name": "  ", "slots": 1, "include_deferred": False}]}), 'pools[0] has an empty "name"'),
+        (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
+                     "connections": [{"connection_id": "", "conn_type": "http"}]}),
+         'connections[0] has an empty "connection_id"'),
     ],
 )
 def test_bad_files_are_refused_with_one_line(tmp_path, capsys, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
     # The target is never contacted: the file is checked first (this URL would not answer anyway).
-    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9"])
+    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN])
     err = capsys.readouterr().err
     assert rc == 1
     assert err.startswith(f"error: invalid export file {path}: ") and message in err
@@ -239,21 +263,20 @@ def test_bad_files_are_refused_with_one_line(tmp_path, capsys, content, message)
 
 
 def test_missing_file_and_missing_password_env(tmp_path, capsys, monkeypatch):
-    assert cli.main(["diff", str(tmp_path / "nope.json"), "--target-url", "http://127.0.0.1:9"]) == 1
+    assert cli.main(["diff", str(tmp_path / "nope.json"), "--target-url", "http://127.0.0.1:9", *TOKEN]) == 1
     assert capsys.readouterr().err == f"error: export file {tmp_path / 'nope.json'} does not exist\n"
     monkeypatch.delenv("NO_SUCH_PASSWORD_VAR", raising=False)
     rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-user", "u",
                    "--source-password-env", "NO_SUCH_PASSWORD_VAR", "-o", str(tmp_path / "o.json")])
     assert rc == 1
-    assert capsys.readouterr().err == (
-        "error: environment variable NO_SUCH_PASSWORD_VAR (from --source-password-env) is not set\n")
+    assert capsys.readouterr().err == "error: the environment variable named by --source-password-env is not set\n"
 
 
 def test_source_and_target_selection_errors(tmp_path, capsys):
     assert cli.main(["export", "-o", str(tmp_path / "o.json")]) == 1
     assert capsys.readouterr().err == "error: give exactly one of --source-url and --source-mwaa\n"
     assert cli.main(["export", "--kinds", "variables,users", "--source-url", "http://127.0.0.1:9",
-                     "-o", str(tmp_path / "o.json")]) == 1
+                     "--source-token-env", "UNUSED_TOKEN", "-o", str(tmp_path / "o.json")]) == 1
     assert "--kinds takes a comma-separated subset" in capsys.readouterr().err
     assert cli.main(["export", "--source-url", "ftp://host", "-o", str(tmp_path / "o.json")]) == 1
     assert capsys.readouterr().err == "error: --source-url 'ftp://host' is not an http(s) URL\n"
@@ -318,13 +341,14 @@ def test_bulk_without_errors_reports_items_created_meanwhile():
 @pytest.mark.parametrize("option", ["--page-size", "--workers", "--write-workers", "--batch-size"])
 @pytest.mark.parametrize("value", ["0", "-3", "x"])
 def test_counts_must_be_positive_integers(tmp_path, capsys, option, value):
+    path = tmp_path / "in.json"
+    model.write_document(str(path), doc(pools=[]))
     with pytest.raises(SystemExit) as exc:
-        cli.main(["export", "--source-url", "http://127.0.0.1:9", option, value, "-o", str(tmp_path / "o.json")])
+        cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN, option, value])
     assert exc.value.code == 2  # a bad command line, refused before anything is contacted
     err = capsys.readouterr().err
     assert f"argument {option}: " in err
-    assert not (tmp_path / "o.json").exists()
-    assert cli.build_parser().parse_args(["pause", option, "1"]) is not None
+    assert cli.build_parser().parse_args(["import", str(path), option, "1"]) is not None
 
 
 @pytest.mark.parametrize("role, argv", [
@@ -369,7 +393,8 @@ def test_debug_traceback_is_scrubbed(tmp_path, capsys, monkeypatch):
         raise RuntimeError("bug near tb-s3cret-pw")
 
     monkeypatch.setattr(cli, "HttpTransport", boom)
-    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9"])
+    monkeypatch.setenv("UNUSED_TOKEN", "tok")
+    rc = cli.main(["import", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN])
     out, err = capsys.readouterr()
     assert rc == 1
     assert "Traceback" in err and "RuntimeError: bug near ***" in err
@@ -393,6 +418,97 @@ def test_export_registers_what_the_source_revealed_with_the_scrubber(tmp_path, c
 
     monkeypatch.setattr(cli, "HttpTransport", lambda *a, **kw: Source())
     monkeypatch.setattr(cli, "write_document", fail_write)
-    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "-o", str(tmp_path / "o.json")])
+    monkeypatch.setenv("SOURCE_TOKEN", "tok")
+    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-token-env", "SOURCE_TOKEN",
+                   "-o", str(tmp_path / "o.json")])
     out, err = capsys.readouterr()
     assert rc == 1 and err == "error: cannot write: *** ***\n"
+
+
+# --- issue 12, items 19 and 20: the command line ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "--source-url", "http://127.0.0.1:9", "--source-user", "admin", "--source-password", "hunter2-Pw",
+     "-o", "o.json"],
+    ["import", "f.json", "--target-url", "http://127.0.0.1:9", "--target-user", "admin", "--target-pass", "hunter2-Pw"],
+    ["diff", "f.json", "--target-url", "http://127.0.0.1:9", "--target-token", "hunter2-Pw"],
+    ["pause", "--target-url", "http://127.0.0.1:9", "--target-token-env", "T", "--dry", "hunter2-Pw"],
+])
+def test_abbreviated_options_are_refused_without_echoing_their_value(capsys, monkeypatch, argv):
+    monkeypatch.setattr("requests.Session.request", lambda *a, **kw: pytest.fail("request sent"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --" in err and "(values not shown)" in err
+    assert "hunter2" not in err
+
+
+def test_every_parser_refuses_abbreviations():
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert parser.allow_abbrev is False
+    assert sorted(subparsers) == ["diff", "export", "import", "pause"]
+    assert all(p.allow_abbrev is False for p in subparsers.values())
+
+
+def test_the_value_of_an_env_option_is_never_printed(tmp_path, capsys, monkeypatch):
+    # The password typed where the variable's name belongs.
+    monkeypatch.delenv("hunter2-Pw", raising=False)
+    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-user", "admin",
+                   "--source-password-env", "hunter2-Pw", "-o", str(tmp_path / "o.json")])
+    out, err = capsys.readouterr()
+    assert rc == 1 and err == "error: the environment variable named by --source-password-env is not set\n"
+    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-token-env", "hunter2-Pw", "-o",
+                   str(tmp_path / "o.json"), "--json"])
+    out2, err2 = capsys.readouterr()
+    assert rc == 1 and err2 == "error: the environment variable named by --source-token-env is not set\n"
+    assert "hunter2" not in out + err + out2 + err2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["export", "--source-url", "http://127.0.0.1:9", "--source-password-env", "PW", "-o", "o.json"],
+     "--source-url needs --source-user (with --source-password-env) or --source-token-env"),
+    (["export", "--source-url", "http://127.0.0.1:9", "-o", "o.json"],
+     "--source-url needs --source-user (with --source-password-env) or --source-token-env"),
+    (["import", "f.json", "--target-url", "http://127.0.0.1:9", "--target-user", "admin"],
+     "--target-user needs --target-password-env (the password is never a command-line argument)"),
+    (["diff", "--source-url", "http://127.0.0.1:9", "--source-token-env", "T", "--target-url", "http://127.0.0.1:9"],
+     "--target-url needs --target-user (with --target-password-env) or --target-token-env"),
+    (["pause", "--target-url", "http://127.0.0.1:9", "--target-token-env", "T", "--target-user", "admin",
+      "--target-password-env", "PW"],
+     "--target-token-env replaces --target-user/--target-password-env: give one or the other"),
+])
+def test_how_to_log_in_is_a_usage_error_naming_the_flag(capsys, monkeypatch, argv, message):
+    monkeypatch.setattr("requests.Session.request", lambda *a, **kw: pytest.fail("request sent"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.splitlines()[-1] == f"python -m tools.migrate {argv[0]}: error: {message}"
+
+
+def _help_options(command: str, capsys) -> set[str]:
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    # Every option the help names, in the option list or in a description.
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", capsys.readouterr().out))
+
+
+ENDPOINT = {"url", "user", "password-env", "token-env", "mwaa", "region", "profile"}
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("export", {"--json", "--kinds", "--region", "--workers", "--page-size", "--timeout", "--sensitive-names",
+                "--output", "--force", *(f"--source-{o}" for o in ENDPOINT)}),
+    ("import", {"--json", "--kinds", "--region", "--workers", "--page-size", "--batch-size", "--write-workers",
+                "--timeout", "--sensitive-names", "--dry-run", "--overwrite", "--allow-incomplete",
+                *(f"--target-{o}" for o in ENDPOINT)}),
+    ("diff", {"--json", "--kinds", "--region", "--workers", "--page-size", "--timeout", "--sensitive-names",
+              *(f"--source-{o}" for o in ENDPOINT), *(f"--target-{o}" for o in ENDPOINT)}),
+    ("pause", {"--json", "--region", "--workers", "--page-size", "--timeout", "--dags", "--dry-run",
+               *(f"--target-{o}" for o in ENDPOINT)}),
+])
+def test_each_subcommand_lists_only_its_own_options(capsys, command, expected):
+    assert _help_options(command, capsys) - {"--help"} == expected

@@ -25,15 +25,18 @@ class FakeAirflow2:
                                        "include_deferred": False}}
         self.dags = {"etl": {"dag_id": "etl", "is_paused": True, "is_active": True}}
         self.requests: list[tuple[str, str]] = []
+        self.fail_next: list[tuple[int, dict]] = []  # (status, headers) to answer the next API calls with
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
 
-            def _send(self, status, body=None):
+            def _send(self, status, body=None, headers=None):
                 data = json.dumps(body if body is not None else {}).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -48,6 +51,9 @@ class FakeAirflow2:
                 path = parts.path[len(prefix):]
                 if path == "/version":
                     return self._send(200, {"version": fake.version, "git_version": None})
+                if fake.fail_next:
+                    status, headers = fake.fail_next.pop(0)
+                    return self._send(status, {"title": "Service Unavailable", "status": status}, headers)
                 if self.headers.get("Authorization") != fake.auth:
                     return self._send(401, {"title": "Unauthorized", "status": 401})
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}

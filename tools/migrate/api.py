@@ -12,13 +12,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote
 
 from .errors import ApiError, MigrateError, PathTooLong
 from .model import KEY, key_of, make_item
 from .sensitive import SensitiveNames, looks_masked, secret_strings
+from .retry import RETRYABLE
 from .transport import Transport, _short
 
 COLLECTION = {"variables": "/variables", "connections": "/connections", "pools": "/pools", "dags": "/dags"}
@@ -87,14 +88,21 @@ class AirflowApi:
     # -- generic -------------------------------------------------------------------------------
 
     def _fail(self, method: str, path: str, status: int, data: Any) -> ApiError:
+        retried = f" (after {self.t.retry.attempts} tries)" if status in RETRYABLE else ""
         return ApiError(
-            self.scrub(f"{self.label}: {method} {path} answered {status} {_short(data)}").rstrip(), status
+            self.scrub(f"{self.label}: {method} {path} answered {status}{retried} {_short(data)}").rstrip(), status
         )
+
+    def _stop_if_failing(self, method: str, path: str, status: int, data: Any) -> None:
+        """A server still failing after the retries: stop, rather than send it every remaining item."""
+        if status in RETRYABLE or status >= 500:
+            raise self._fail(method, path, status, data)
 
     def _get_page(self, path: str, field: str, offset: int, limit: int, params: dict) -> tuple[list, int]:
         status, data = self.t.request("GET", path, params={**params, "limit": limit, "offset": offset})
-        if (status >= 500 or status == 413) and limit > 1:
-            # MWAA caps a response at 6 MB, and a big page of big variables can break a server: halve it.
+        if status == 413 and limit > 1:
+            # MWAA caps a response at 6 MB: halve the page. (A 5xx was already retried with backoff; more,
+            # smaller requests would only add load to a failing server.)
             half = limit // 2
             a, total = self._get_page(path, field, offset, half, params)
             b, _ = self._get_page(path, field, offset + half, limit - half, params)
@@ -197,17 +205,46 @@ class AirflowApi:
             body["value"] = ""  # required by the API; only reached with --allow-incomplete on a new item
         return body
 
-    def write(self, kind: str, items: list[dict], overwrite: bool) -> list[ItemResult]:
-        """Create ``items`` (or replace them, with ``overwrite``); one result per item."""
+    def write(self, kind: str, items: list[dict], overwrite: bool,
+              record: list[ItemResult] | None = None) -> list[ItemResult]:
+        """Create ``items`` (or replace them, with ``overwrite``); one result per item.
+
+        Results are appended to ``record`` as each request is answered, so the caller knows what was written
+        even when a later request stops the run (a timeout, a server that keeps failing).
+        """
+        record = [] if record is None else record
         if not items:
-            return []
+            return record
         started = time.monotonic()
         try:
             if self.v2:
-                return self._write_bulk(kind, items, overwrite)
-            return self._write_each(kind, items, overwrite)
+                # The metadata DB serialises much of the work (SQLite entirely): a few bulk requests in flight
+                # is plenty. On Airflow 3 each variable write also asks the secrets backends for the key
+                # (Airflow's write-conflict check), which is where more parallel requests help on a real database.
+                self._each(lambda b: self._bulk_once(kind, b, overwrite, record), list(self._batches(kind, items)),
+                           self.write_workers)
+            else:
+                self._each(lambda it: record.append(self._write_one(kind, it, overwrite)), items, self.t.max_workers)
         finally:
             self._timed(f"write {kind}", started)
+        return record
+
+    @staticmethod
+    def _each(work: Callable[[Any], None], things: list, workers: int) -> None:
+        """``work`` on every thing, ``workers`` at a time. The first failure cancels what has not started and is
+        raised once the requests in flight have been answered (and recorded)."""
+        if workers <= 1 or len(things) <= 1:
+            for thing in things:  # strictly one request at a time, in order
+                work(thing)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            futures = [ex.submit(work, thing) for thing in things]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()
 
     def _batches(self, kind: str, items: list[dict]) -> Iterable[list[dict]]:
         batch, size = [], 0
@@ -221,7 +258,7 @@ class AirflowApi:
         if batch:
             yield batch
 
-    def _bulk_once(self, kind: str, batch: list[dict], overwrite: bool) -> list[ItemResult]:
+    def _bulk_once(self, kind: str, batch: list[dict], overwrite: bool, record: list[ItemResult]) -> None:
         body = {
             "actions": [
                 {
@@ -233,12 +270,16 @@ class AirflowApi:
         }
         keys = [key_of(kind, it) for it in batch]
         status, data = self.t.request("PATCH", COLLECTION[kind], body=body)
-        if status in (400, 404, 409, 413, 422) or status >= 500:
+        self._stop_if_failing("PATCH", COLLECTION[kind], status, data)
+        if status in (400, 404, 409, 413, 422):
             if len(batch) > 1:
                 # One bad entity fails the whole request: split to find it and save the rest.
                 mid = len(batch) // 2
-                return self._bulk_once(kind, batch[:mid], overwrite) + self._bulk_once(kind, batch[mid:], overwrite)
-            return [ItemResult(keys[0], False, self.scrub(f"{status} {_short(data)}".strip()))]
+                self._bulk_once(kind, batch[:mid], overwrite, record)
+                self._bulk_once(kind, batch[mid:], overwrite, record)
+            else:
+                record.append(ItemResult(keys[0], False, self.scrub(f"{status} {_short(data)}".strip())))
+            return
         if status != 200 or not isinstance(data, dict):
             raise self._fail("PATCH", COLLECTION[kind], status, data)
         create = data.get("create") or {}
@@ -258,18 +299,7 @@ class AirflowApi:
             else:
                 # "skip" leaves an item that appeared on the target meanwhile: not written by us.
                 results.append(ItemResult(k, False, "already exists on the target (created meanwhile)"))
-        return results
-
-    def _write_bulk(self, kind: str, items: list[dict], overwrite: bool) -> list[ItemResult]:
-        batches = list(self._batches(kind, items))
-        # The metadata DB serialises much of the work (SQLite entirely): a few bulk requests in flight is
-        # plenty. On Airflow 3 each variable write also asks the secrets backends for the key (Airflow's
-        # write-conflict check), which is where more parallel requests help on a real database.
-        workers = self.write_workers
-        if workers <= 1 or len(batches) == 1:
-            return [r for b in batches for r in self._bulk_once(kind, b, overwrite)]
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            return [r for rs in ex.map(lambda b: self._bulk_once(kind, b, overwrite), batches) for r in rs]
+        record.extend(results)
 
     def _write_one(self, kind: str, item: dict, overwrite: bool) -> ItemResult:
         key = key_of(kind, item)
@@ -283,16 +313,17 @@ class AirflowApi:
                 status, data = self.t.request("POST", COLLECTION[kind], body=body)
         except PathTooLong as exc:
             return ItemResult(key, False, str(exc))
+        self._stop_if_failing("POST/PATCH", ITEM_PATH[kind] + "...", status, data)
         if status in (200, 201):
             return ItemResult(key, True)
         if status == 409:
             return ItemResult(key, False, "already exists on the target (created meanwhile)")
         return ItemResult(key, False, self.scrub(f"{status} {_short(data)}".strip()))
 
-    def _write_each(self, kind: str, items: list[dict], overwrite: bool) -> list[ItemResult]:
-        return list(self.pool.map(lambda it: self._write_one(kind, it, overwrite), items))
+    def set_paused(self, states: dict[str, bool], record: list[ItemResult] | None = None) -> list[ItemResult]:
+        """Set each DAG's paused flag; results are appended to ``record`` as they come (see ``write``)."""
+        record = [] if record is None else record
 
-    def set_paused(self, states: dict[str, bool]) -> list[ItemResult]:
         def one(item):
             dag_id, paused = item
             try:
@@ -302,12 +333,14 @@ class AirflowApi:
                 )
             except PathTooLong as exc:
                 return ItemResult(dag_id, False, str(exc))
+            self._stop_if_failing("PATCH", "/dags/...", status, data)
             if status == 200:
                 return ItemResult(dag_id, True)
             return ItemResult(dag_id, False, self.scrub(f"{status} {_short(data)}".strip()))
 
         started = time.monotonic()
         try:
-            return list(self.pool.map(one, sorted(states.items())))
+            self._each(lambda item: record.append(one(item)), sorted(states.items()), self.t.max_workers)
         finally:
             self._timed("write dags", started)
+        return record

@@ -1,9 +1,10 @@
 """``python -m tools.migrate``: move Airflow's metadata (variables, connections, pools, paused DAGs)
 between Airflows: MWAA (through the MWAA API) and self-managed (through the REST API).
 
-Exit codes: 0 done; 1 error (one line on stderr, nothing written); 2 bad command line;
-3 finished, but something needs a look (import: conflicts, errors, skipped items, DAGs the target has
-not parsed; diff: items missing or changed on the target).
+Exit codes: 0 done; 1 error (one line on stderr; an import that stops halfway, on a timeout or a server
+that keeps failing, then lists what it wrote and what it did not, and running it again finishes the job);
+2 bad command line; 3 finished, but something needs a look (import: conflicts, errors, skipped items, DAGs
+the target has not parsed; diff: items missing or changed on the target); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import ops
 from .api import AirflowApi
-from .errors import MigrateError
+from .errors import ImportAborted, MigrateError
 from .model import KINDS, read_document, write_document
 from .sensitive import Scrubber, SensitiveNames, secret_strings
 from .transport import HttpTransport, MwaaTransport, check_url
@@ -40,6 +41,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+class Parser(argparse.ArgumentParser):
+    """No abbreviations (``--source-password`` must not pass for ``--source-password-env``), and usage errors
+    that never echo what followed an unknown option (it may be a password typed in the wrong place)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments: "):
+            options = [word for word in message.split()[2:] if word.startswith("-")]
+            message = "unrecognized arguments: " + (" ".join(options) + " (values not shown)" if options
+                                                    else "(values not shown)")
+        super().error(message)
+
+
 def _endpoint_args(p: argparse.ArgumentParser, role: str, required: bool) -> None:
     g = p.add_argument_group(f"{role} Airflow" + ("" if required else " (instead of an export file)"))
     g.add_argument(f"--{role}-url", metavar="URL", help="Airflow API server, e.g. http://127.0.0.1:8080")
@@ -53,36 +69,52 @@ def _endpoint_args(p: argparse.ArgumentParser, role: str, required: bool) -> Non
     g.add_argument(f"--{role}-profile", metavar="PROFILE", help="AWS profile for the MWAA API")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print the summary as JSON")
-    common.add_argument("--kinds", default=",".join(KINDS),
-                        help="comma-separated subset of: %(default)s")
-    common.add_argument("--region", help="AWS region for --source-mwaa/--target-mwaa when not given per side")
-    common.add_argument("--workers", type=positive_int, default=8, help="parallel requests (default 8; MWAA: at most 4)")
-    common.add_argument("--page-size", type=positive_int, default=None,
-                        help="items per page when reading (the server caps it at its [api] maximum_page_limit; default 1000)")
-    common.add_argument("--batch-size", type=positive_int, default=500, help="items per bulk write (Airflow 3; default 500)")
-    common.add_argument("--write-workers", type=positive_int, default=1,
-                        help="bulk write requests in flight (Airflow 3; default 1: SQLite and small DBs serialise writes)")
-    common.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP request (default 120)")
-    common.add_argument("--sensitive-names", default="",
-                        help="extra comma-separated names to treat as secret (like [core] sensitive_var_conn_names)")
+# Defaults of the options a subcommand does not take (its --help does not list them).
+DEFAULTS = {"kinds": ",".join(KINDS), "batch_size": 500, "write_workers": 1, "sensitive_names": ""}
 
-    parser = argparse.ArgumentParser(
+
+def _common_args(p: argparse.ArgumentParser, *, items: bool, writes: bool, roles: tuple[str, ...]) -> None:
+    """Options of every subcommand; ``items``: it reads variables/connections/pools (the secrets among them);
+    ``writes``: it sends bulk writes; ``roles``: its sides (source, target)."""
+    p.set_defaults(**DEFAULTS)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    if items:
+        p.add_argument("--kinds", default=DEFAULTS["kinds"], help="comma-separated subset of: %(default)s")
+    p.add_argument("--region", help="AWS region for " + " and ".join(f"--{r}-mwaa" for r in roles)
+                   + " when --" + "-region/--".join(roles) + "-region is not given")
+    p.add_argument("--workers", type=positive_int, default=8, help="parallel requests (default 8; MWAA: at most 4)")
+    p.add_argument("--page-size", type=positive_int, default=None,
+                   help="items per page when reading (the server caps it at its [api] maximum_page_limit; default 1000)")
+    if writes:
+        p.add_argument("--batch-size", type=positive_int, default=DEFAULTS["batch_size"],
+                       help="items per bulk write (Airflow 3; default 500)")
+        p.add_argument("--write-workers", type=positive_int, default=DEFAULTS["write_workers"],
+                       help="bulk write requests in flight (Airflow 3; default 1: SQLite and small DBs serialise writes)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP request (default 120)")
+    if items:
+        p.add_argument("--sensitive-names", default="",
+                       help="extra comma-separated names to treat as secret (like [core] sensitive_var_conn_names)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
         prog="python -m tools.migrate",
         description="Move variables, connections, pools and DAG paused state between Airflow deployments "
         "(MWAA or self-managed) through their REST APIs.",
         epilog="Exit codes: 0 done, 1 error, 2 usage, 3 done but needs attention (conflicts, differences).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{export,import,diff,pause}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{export,import,diff,pause}",
+                                parser_class=Parser)
+    parser.commands = sub.choices  # name -> its parser, for usage errors found after parsing
 
-    p = sub.add_parser("export", parents=[common], help="read a source Airflow into a JSON file (mode 0600)")
+    p = sub.add_parser("export", help="read a source Airflow into a JSON file (mode 0600)")
+    _common_args(p, items=True, writes=False, roles=("source",))
     _endpoint_args(p, "source", True)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="export file to write")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
-    p = sub.add_parser("import", parents=[common], help="write an export file into a target Airflow")
+    p = sub.add_parser("import", help="write an export file into a target Airflow")
+    _common_args(p, items=True, writes=True, roles=("target",))
     p.add_argument("file", metavar="FILE", help="export file to read")
     _endpoint_args(p, "target", True)
     p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
@@ -91,16 +123,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-incomplete", action="store_true",
                    help="also import items whose secret the source hid, leaving that field empty on the target")
 
-    p = sub.add_parser("diff", parents=[common], help="compare an export file or a live source with a target")
+    p = sub.add_parser("diff", help="compare an export file or a live source with a target")
+    _common_args(p, items=True, writes=False, roles=("source", "target"))
     p.add_argument("file", nargs="?", metavar="FILE", help="export file (or give --source-url/--source-mwaa)")
     _endpoint_args(p, "source", False)
     _endpoint_args(p, "target", True)
 
-    p = sub.add_parser("pause", parents=[common], help="pause DAGs on a target (all of them by default)")
+    p = sub.add_parser("pause", help="pause DAGs on a target (all of them by default)")
+    _common_args(p, items=False, writes=False, roles=("target",))
     _endpoint_args(p, "target", True)
     p.add_argument("--dags", help="comma-separated DAG ids (default: every DAG)")
     p.add_argument("--dry-run", action="store_true", help="show what would be paused; change nothing")
     return parser
+
+
+def check_credentials(parser: argparse.ArgumentParser, args) -> None:
+    """How each URL side logs in, checked as a usage error before anything is read or sent."""
+    parser = parser.commands[args.command]
+    for role in ("source", "target"):
+        if not getattr(args, f"{role}_url", None):
+            continue
+        user, password = getattr(args, f"{role}_user"), getattr(args, f"{role}_password_env")
+        token = getattr(args, f"{role}_token_env")
+        if token and (user or password):
+            parser.error(f"--{role}-token-env replaces --{role}-user/--{role}-password-env: give one or the other")
+        if not token and not user:
+            parser.error(f"--{role}-url needs --{role}-user (with --{role}-password-env) or --{role}-token-env")
+        if user and not password:
+            parser.error(f"--{role}-user needs --{role}-password-env (the password is never a command-line argument)")
 
 
 def _kinds(args) -> list[str]:
@@ -115,7 +165,8 @@ def _env(var: str | None, flag: str) -> str | None:
     if var is None:
         return None
     if var not in os.environ:
-        raise MigrateError(f"environment variable {var} (from {flag}) is not set")
+        # The name is not echoed: a password given to the option by mistake would be printed.
+        raise MigrateError(f"the environment variable named by {flag} is not set")
     return os.environ[var]
 
 
@@ -157,8 +208,6 @@ def connect(args, role: str, scrub: Scrubber) -> AirflowApi:
         user = getattr(args, f"{role}_user")
         password = _env(getattr(args, f"{role}_password_env"), f"--{role}-password-env")
         token = _env(getattr(args, f"{role}_token_env"), f"--{role}-token-env")
-        if user is not None and password is None:
-            raise MigrateError(f"--{role}-user needs --{role}-password-env (the password is never a command-line argument)")
         transport = HttpTransport(url, user=user, password=password, token=token, timeout=args.timeout,
                                   workers=args.workers, role=role)
     return AirflowApi(transport, SensitiveNames(args.sensitive_names.split(",")), scrub,
@@ -361,16 +410,41 @@ def cmd_pause(args, out: Out, scrub: Scrubber) -> int:
 COMMANDS = {"export": cmd_export, "import": cmd_import, "diff": cmd_diff, "pause": cmd_pause}
 
 
+def _shown(keys: list[str]) -> str:
+    more = f" ... and {len(keys) - LIST_LIMIT} more" if len(keys) > LIST_LIMIT else ""
+    return ": " + ", ".join(keys[:LIST_LIMIT]) + more if keys else ""
+
+
+def report_abort(exc: ImportAborted, out: Out, scrub: Scrubber) -> None:
+    """What an import that stopped halfway did and did not do, and how to finish it (stderr; JSON on stdout)."""
+    out.dump({"command": "import", "aborted": scrub(str(exc)), "kinds": exc.progress})
+    lines = ["The import stopped before it finished. Written so far, per kind:"]
+    for kind, p in exc.progress.items():
+        lines.append(f"  {kind}: written {len(p['written'])}{_shown(p['written'])}")
+        lines.append(f"  {kind}: not written (or not confirmed) {len(p['not_written'])}{_shown(p['not_written'])}")
+        if p["failed"]:
+            lines.append(f"  {kind}: failed {len(p['failed'])}{_shown([e['key'] for e in p['failed']])}")
+    lines.append("To finish, run the same command again: what was written now matches the file and is left "
+                 "as it is; only the rest is written.")
+    print(scrub("\n".join(lines)), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Nothing below WARNING from the HTTP/AWS libraries: their debug logs would carry request bodies.
     for name in ("urllib3", "botocore", "boto3", "requests"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     out = Out(args.json)
     scrub = Scrubber()
     try:
         check_urls(args)
+        check_credentials(parser, args)
         return COMMANDS[args.command](args, out, scrub)
+    except ImportAborted as exc:
+        print(f"error: {(scrub(str(exc)).splitlines() or ['stopped'])[0]}", file=sys.stderr)
+        report_abort(exc, out, scrub)
+        return 130 if exc.interrupted else EXIT_ERROR
     except MigrateError as exc:
         print(f"error: {scrub(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return EXIT_ERROR

@@ -20,3 +20,19 @@ class ApiError(MigrateError):
 
 class PathTooLong(MigrateError):
     """MWAA's InvokeRestApi takes paths of at most 64 characters; a per-item path was longer."""
+
+
+class ImportAborted(MigrateError):
+    """An import stopped before it finished: ``progress`` says, per kind, which keys were written, which
+    failed and which were not written (or not confirmed)."""
+
+    def __init__(self, cause: BaseException, progress: dict[str, dict]):
+        self.interrupted = isinstance(cause, KeyboardInterrupt)
+        if self.interrupted:
+            reason = "interrupted"
+        elif isinstance(cause, MigrateError):
+            reason = str(cause)
+        else:
+            reason = f"internal error {type(cause).__name__}: {str(cause)[:300]}"
+        super().__init__(reason)
+        self.progress = progress

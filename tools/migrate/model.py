@@ -175,9 +175,30 @@ def _fail(path: str, why: str) -> MigrateError:
     return MigrateError(f"invalid export file {path}: {why}")
 
 
+#: Top-level fields of the export file besides the kinds (what ``new_document`` writes).
+HEADER_FIELDS = ("format", "schema_version", "exported_at", "airflow_version", "source")
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    """json.loads keeps the last of two equal keys: a second "variables" list would silently replace the first."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 def validate_document(doc: Any, path: str) -> dict:
     if not isinstance(doc, dict):
         raise _fail(path, "top level is not a JSON object")
+    unknown = sorted(k for k in doc if k not in HEADER_FIELDS and k not in KINDS)
+    if unknown:
+        raise _fail(path, f"unknown top-level field {unknown[0]!r} (allowed: {', '.join(HEADER_FIELDS + KINDS)})")
     if doc.get("format") != FORMAT:
         raise _fail(path, f'"format" is {doc.get("format")!r}, expected {FORMAT!r}')
     version = doc.get("schema_version")
@@ -197,6 +218,10 @@ def validate_document(doc: Any, path: str) -> dict:
             where = f"{kind}[{i}]"
             if not isinstance(item, dict):
                 raise _fail(path, f"{where} is not an object")
+            extra = sorted(f for f in item if f not in FIELDS[kind] and f != "hidden")
+            if extra:  # a typo ("valeu") would otherwise be dropped, and the item imported without it
+                raise _fail(path, f'{where} has the unknown field "{extra[0]}" (allowed: '
+                                  f'{", ".join(FIELDS[kind] + ("hidden",))})')
             hidden = item.get("hidden", [])
             if not isinstance(hidden, list) or not all(h in SECRET_FIELDS.get(kind, ()) for h in hidden):
                 raise _fail(path, f'{where} has an invalid "hidden" list')
@@ -210,6 +235,8 @@ def validate_document(doc: Any, path: str) -> dict:
                 if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
                     raise _fail(path, f'{where} field "{field}" has the wrong type')
             key = item[KEY[kind]]
+            if not key.strip():
+                raise _fail(path, f'{where} has an empty "{KEY[kind]}"')
             if key in seen:
                 raise _fail(path, f"{kind} has {key!r} twice")
             seen.add(key)
@@ -229,9 +256,11 @@ def read_document(path: str) -> dict:
     except UnicodeDecodeError:
         raise _fail(path, "not UTF-8 text") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_refuse_duplicates)
     except json.JSONDecodeError as exc:
         raise _fail(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except DuplicateKey as exc:
+        raise _fail(path, f"the key {str(exc)!r} appears twice in one JSON object") from None
     doc = validate_document(doc, path)
     return {
         **{k: v for k, v in doc.items() if k not in KINDS},

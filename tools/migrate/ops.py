@@ -6,7 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .api import AirflowApi
+from .api import AirflowApi, ItemResult
+from .errors import ImportAborted
 from .model import KINDS, compare, hidden_of, key_of, new_document
 from .sensitive import contains_mask
 
@@ -101,23 +102,19 @@ def run_import(api: AirflowApi, doc: dict, kinds: list[str], overwrite: bool, al
         "dry_run": dry_run,
         "kinds": {},
     }
+    results: dict[str, list[ItemResult]] = {kind: [] for kind in kinds}
+    if not dry_run:
+        write_plans(api, plans, kinds, results)
     for kind in kinds:
         p = plans[kind]
-        errors: list[dict] = []
         created = [key_of(kind, it) for it in p.create]
         overwritten = [key_of(kind, it) for it in p.overwrite]
         paused_set = sorted(p.pause_changes)
+        errors = [{"key": r.key, "error": r.error} for r in results[kind] if not r.ok]
         if not dry_run:
-            if kind == "dags":
-                results = api.set_paused(p.pause_changes)
-                paused_set = [r.key for r in results if r.ok]
-                errors += [{"key": r.key, "error": r.error} for r in results if not r.ok]
-            else:
-                res_c = api.write(kind, p.create, overwrite=False)
-                res_o = api.write(kind, p.overwrite, overwrite=True)
-                created = [r.key for r in res_c if r.ok]
-                overwritten = [r.key for r in res_o if r.ok]
-                errors += [{"key": r.key, "error": r.error} for r in res_c + res_o if not r.ok]
+            ok = {r.key for r in results[kind] if r.ok}
+            created, overwritten = [k for k in created if k in ok], [k for k in overwritten if k in ok]
+            paused_set = [k for k in paused_set if k in ok]
         entry = {
             "in_file": len(doc.get(kind, [])),
             ("would_create" if dry_run else "created"): sorted(created),
@@ -140,6 +137,38 @@ def run_import(api: AirflowApi, doc: dict, kinds: list[str], overwrite: bool, al
     summary["seconds"] = round(time.monotonic() - started, 2)
     summary["timings"] = dict(api.timings)
     return summary
+
+
+def _planned_keys(kind: str, plan: KindPlan) -> list[str]:
+    if kind == "dags":
+        return sorted(plan.pause_changes)
+    return [key_of(kind, it) for it in plan.create + plan.overwrite]
+
+
+def write_plans(api: AirflowApi, plans: dict[str, KindPlan], kinds: list[str],
+                results: dict[str, list[ItemResult]]) -> None:
+    """Carry out the writes, appending each answered item to ``results[kind]``. Whatever stops them (a timeout,
+    a server still failing after the retries, Ctrl-C) becomes ImportAborted with what was and was not written."""
+    try:
+        for kind in kinds:
+            p = plans[kind]
+            if kind == "dags":
+                api.set_paused(p.pause_changes, record=results[kind])
+            else:
+                api.write(kind, p.create, overwrite=False, record=results[kind])
+                api.write(kind, p.overwrite, overwrite=True, record=results[kind])
+    except (Exception, KeyboardInterrupt) as exc:
+        progress = {}
+        for kind in kinds:
+            answered = {r.key: r for r in results[kind]}
+            progress[kind] = {
+                "written": sorted(k for k, r in answered.items() if r.ok),
+                "failed": sorted(({"key": k, "error": r.error} for k, r in answered.items() if not r.ok),
+                                 key=lambda e: e["key"]),
+                # Not answered: never sent, or sent by the request that was cut short.
+                "not_written": sorted(k for k in _planned_keys(kind, plans[kind]) if k not in answered),
+            }
+        raise ImportAborted(exc, progress) from None
 
 
 def import_needs_attention(summary: dict) -> bool:

@@ -2,7 +2,8 @@
 
 Both give ``request(method, path, params, body) -> (status, decoded JSON)`` with ``path`` relative to
 the API root (``/variables``), and set ``airflow_version`` (the version the server reports, checked
-when the transport is created) and ``api`` (``"v1"`` or ``"v2"``).
+when the transport is created) and ``api`` (``"v1"`` or ``"v2"``). ``request`` asks again, with backoff,
+when the answer is 429 or a 5xx (see retry.py); what it returns is the last answer.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ApiError, MigrateError, PathTooLong
+from .retry import RETRYABLE, RetryPolicy
 
 #: The oldest Airflow (major, minor) whose API this tool speaks: 2.x serves /api/v1, 3.x /api/v2.
 #: Every 2.x from there and every 3.x are supported; 4.x and later are refused.
@@ -75,8 +77,23 @@ class Transport:
     max_batch = 100_000
     api = "v2"  # "v1" for Airflow 2.x, "v2" for Airflow 3.x
     airflow_version = ""
+    retry = RetryPolicy()
 
-    def request(self, method: str, path: str, params: dict | None = None, body: Any = None) -> tuple[int, Any]:
+    def request(self, method: str, path: str, params: dict | None = None, body: Any = None,
+                **send_options) -> tuple[int, Any]:
+        retries = 0
+        while True:
+            status, data, retry_after = self.send(method, path, params, body, **send_options)
+            if status not in RETRYABLE:
+                return status, data
+            retries += 1
+            wait = self.retry.wait_before(retries, retry_after)
+            if wait is None:
+                return status, data
+            self.retry.sleep(wait)
+
+    def send(self, method: str, path: str, params: dict | None, body: Any) -> tuple[int, Any, str | None]:
+        """One request: (status, decoded JSON, the Retry-After header if any)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -223,7 +240,7 @@ class HttpTransport(Transport):
             self.session.auth = (self.user, self._password or "")
         # Check the credentials now, on something every role may read, so that a bad password stops us
         # before anything is read or written.
-        status, data = self.request("GET", "/pools", params={"limit": 1}, _relogin=False)
+        status, data = self.request("GET", "/pools", params={"limit": 1}, relogin=False)
         if status == 401:
             if self.user is None and not self._token:
                 raise MigrateError(
@@ -237,7 +254,7 @@ class HttpTransport(Transport):
 
     # -- requests ------------------------------------------------------------------------------
 
-    def request(self, method, path, params=None, body=None, _relogin=True):
+    def send(self, method, path, params, body, relogin=True):
         kw: dict[str, Any] = {}
         if params:
             kw["params"] = params
@@ -246,12 +263,12 @@ class HttpTransport(Transport):
             kw["headers"] = {"Content-Type": "application/json"}
         auth_header = self.session.headers.get("Authorization")
         resp = self._raw(method, f"{self.base}{self.prefix}{path}", **kw)
-        if resp.status_code == 401 and _relogin and self.api == "v2" and self.user is not None and not self._token:
+        if resp.status_code == 401 and relogin and self.api == "v2" and self.user is not None and not self._token:
             with self._auth_lock:  # the JWT expired: log in again once, then retry
                 if self.session.headers.get("Authorization") == auth_header:
                     self._login()
             resp = self._raw(method, f"{self.base}{self.prefix}{path}", **kw)
-        return resp.status_code, self._json(resp)
+        return resp.status_code, self._json(resp), resp.headers.get("Retry-After")
 
     def close(self) -> None:
         self.session.close()
@@ -311,7 +328,7 @@ class MwaaTransport(Transport):
         self.api = "v2" if v[0] >= 3 else "v1"
         self.airflow_version = version
 
-    def request(self, method, path, params=None, body=None):
+    def send(self, method, path, params, body):
         if len(path) > MWAA_MAX_PATH:
             raise PathTooLong(f"path {path[:40]}... is longer than MWAA's {MWAA_MAX_PATH} characters")
         kw: dict[str, Any] = {"Name": self.name, "Path": path, "Method": method}
@@ -326,7 +343,8 @@ class MwaaTransport(Transport):
             err = exc.response.get("Error", {})
             code = err.get("Code", "")
             if code in ("RestApiClientException", "RestApiServerException"):
-                return int(exc.response.get("RestApiStatusCode") or 400), exc.response.get("RestApiResponse")
+                # InvokeRestApi passes Airflow's status and body on, not its headers (no Retry-After).
+                return int(exc.response.get("RestApiStatusCode") or 400), exc.response.get("RestApiResponse"), None
             if code == "ResourceNotFoundException":
                 raise MigrateError(f"{self.label} not found (check the name and the region)") from None
             if code in ("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException",
@@ -334,7 +352,7 @@ class MwaaTransport(Transport):
                 raise MigrateError(f"access to {self.label} denied: {code}") from None
             msg = err.get("Message", "")
             if any(w in f"{code} {msg}".lower() for w in ("too large", "payload size", "exceeds", "exceeded")):
-                return 413, {"detail": "response too large for InvokeRestApi"}  # the caller halves the page
+                return 413, {"detail": "response too large for InvokeRestApi"}, None  # the caller halves the page
             raise MigrateError(f"{self.label}: {code or 'error'} {msg}".strip()[:300]) from None
         except bce.NoCredentialsError:
             raise MigrateError(f"no AWS credentials found for {self.label}") from None
@@ -344,4 +362,4 @@ class MwaaTransport(Transport):
             raise MigrateError(f"{self.label}: invalid request: {str(exc).splitlines()[0][:200]}") from None
         except bce.BotoCoreError as exc:
             raise MigrateError(f"{self.label}: {type(exc).__name__}") from None
-        return int(resp.get("RestApiStatusCode", 200)), resp.get("RestApiResponse")
+        return int(resp.get("RestApiStatusCode", 200)), resp.get("RestApiResponse"), None
