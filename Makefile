@@ -47,3 +47,12 @@ $(AIRFLOW_VENV)/.installed: scripts/setup-airflow-env airflow/requirements.txt t
 	$(require_python312)
 	@PYTHON312=$(PYTHON312) bash scripts/setup-airflow-env $(AIRFLOW_VERSION) $(AIRFLOW_VENV)
 	@touch $@
+
+# A local Airflow for dags/ on 127.0.0.1 (docs/local-airflow.md); `start` sets up .venv-airflow first if needed.
+.PHONY: local-airflow-start local-airflow-stop local-airflow-status
+local-airflow-start: $(AIRFLOW_VENV)/.installed
+	@bash scripts/local-airflow start
+local-airflow-stop:
+	@bash scripts/local-airflow stop
+local-airflow-status:
+	@bash scripts/local-airflow status

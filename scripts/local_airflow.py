@@ -3,6 +3,7 @@
     scripts/local-airflow start [--home DIR] [--timeout SECONDS]
     scripts/local-airflow status [--home DIR]
     scripts/local-airflow stop [--home DIR] [--grace SECONDS]
+    scripts/local-airflow url [--home DIR]      # just the URL, for scripts: SRC=$(scripts/local-airflow url ...)
 
 `start` migrates the SQLite metadata DB in its own AIRFLOW_HOME (default .local-airflow/ in the repository),
 then runs the scheduler (LocalExecutor), DAG processor, triggerer and API server (UI) in one new session and
@@ -252,9 +253,18 @@ def status(home: Path) -> int:
     return 0
 
 
+def url(home: Path) -> int:
+    state = read_state(home)
+    if not (state and session_members(state["sid"])):
+        print("local Airflow is not running", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    print(state["url"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scripts/local-airflow", description=__doc__.split("\n\n")[0])
-    p.add_argument("command", choices=("start", "stop", "status"))
+    p.add_argument("command", choices=("start", "stop", "status", "url"))
     p.add_argument("--home", type=Path, default=Path(os.environ.get("LOCAL_AIRFLOW_HOME", DEFAULT_HOME)),
                    help="its AIRFLOW_HOME (default: $LOCAL_AIRFLOW_HOME or .local-airflow/ in the repository)")
     p.add_argument("--timeout", type=float, default=300, help="start: seconds to wait for a healthy Airflow")
@@ -265,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         return start(home, args.timeout)
     if args.command == "stop":
         return stop(home, args.grace)
+    if args.command == "url":
+        return url(home)
     return status(home)
 
 

@@ -100,6 +100,7 @@ def test_two_local_airflows_listen_on_loopback_only_run_a_dag_and_stop_completel
 
     status = _run("status", home=homes[0])
     assert status.returncode == 0 and states[0]["url"] in status.stdout
+    assert _run("url", home=homes[1]).stdout == states[1]["url"] + "\n"
 
     for home, state in zip(homes, states):
         ports = {port for _, port in _listening(_session(state["sid"]))}
@@ -115,3 +116,4 @@ def test_stop_and_status_when_nothing_runs(tmp_path):
     assert (stopped.returncode, stopped.stdout) == (0, "local Airflow is not running\n")
     status = _run("status", home=tmp_path)
     assert (status.returncode, status.stdout) == (3, "local Airflow is not running\n")
+    assert _run("url", home=tmp_path).returncode == 3
