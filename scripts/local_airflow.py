@@ -212,8 +212,8 @@ def stop(home: Path, grace: float) -> int:
     while members and time.monotonic() < deadline:
         time.sleep(0.2)
         members = session_members(sid)
-    killed = len(members)
-    if members:  # what ignored SIGTERM (executor workers do)
+    stubborn = sorted({_title(p) for p in members})
+    if members:  # what outlived SIGTERM
         _signal_all(sid, members, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while members and time.monotonic() < deadline:
@@ -223,8 +223,17 @@ def stop(home: Path, grace: float) -> int:
         print(f"could not stop processes {[p.pid for p in members]} of local Airflow", file=sys.stderr)
         return 1
     (home / STATE_FILE).unlink(missing_ok=True)
-    print(f"local Airflow stopped ({state['url']}; {killed} process(es) needed SIGKILL after {grace:.0f}s)")
+    after = f"; SIGKILL after {grace:.0f}s for: {', '.join(stubborn)}" if stubborn else ""
+    print(f"local Airflow stopped ({state['url']}{after})")
     return 0
+
+
+def _title(proc: psutil.Process) -> str:
+    """What the process shows in `ps` (Airflow sets titles such as "airflow worker -- LocalExecutor: <idle>")."""
+    try:
+        return " ".join(proc.cmdline()).strip()[:60] or proc.name()
+    except psutil.Error:
+        return str(proc.pid)
 
 
 def _signal_all(sid: int, members: list[psutil.Process], sig: signal.Signals) -> None:
