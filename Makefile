@@ -25,13 +25,35 @@ bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 venv: $(VENV)/.installed
 airflow-venv: $(AIRFLOW_VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
-	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
-	test -x $(VENV)/bin/python || $(PYTHON312) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c requirements-lock.txt
-	touch $@
+# Set-up prints one line per step and lets pip show its progress (a first run takes minutes).
+# The check runs on every call (an order-only prerequisite): a venv made by another Python is refused with one
+# line saying what to do, even when its stamp is up to date.
+.PHONY: check-venv check-airflow-venv
+check-venv:
+	@bash scripts/check-venv-python $(VENV) 3.12
+check-airflow-venv:
+	@bash scripts/check-venv-python $(AIRFLOW_VENV) 3.12
 
-$(AIRFLOW_VENV)/.installed: scripts/setup-airflow-env airflow/requirements.txt tests/requirements-airflow.txt
-	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
-	PYTHON312=$(PYTHON312) bash scripts/setup-airflow-env $(AIRFLOW_VERSION) $(AIRFLOW_VENV)
-	touch $@
+require_python312 = @"$(PYTHON312)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null || { \
+	echo "No Python 3.12 (PYTHON312=$(PYTHON312)): install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt | check-venv
+	$(require_python312)
+	@test -x $(VENV)/bin/python || { echo "==> creating $(VENV) with $(PYTHON312)"; $(PYTHON312) -m venv $(VENV); }
+	@echo "==> installing the program's and tools' packages into $(VENV) (pip, requirements*.txt)"
+	@$(VENV)/bin/pip install --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c requirements-lock.txt
+	@touch $@ && echo "==> $(VENV) is ready"
+
+$(AIRFLOW_VENV)/.installed: scripts/setup-airflow-env airflow/requirements.txt tests/requirements-airflow.txt | check-airflow-venv
+	$(require_python312)
+	@PYTHON312=$(PYTHON312) bash scripts/setup-airflow-env $(AIRFLOW_VERSION) $(AIRFLOW_VENV)
+	@touch $@
+
+# A local Airflow for dags/ on 127.0.0.1 (docs/local-airflow.md); `start` sets up .venv-airflow first if needed.
+.PHONY: local-airflow-start local-airflow-stop local-airflow-status
+local-airflow-start: $(AIRFLOW_VENV)/.installed
+	@bash scripts/local-airflow start
+local-airflow-stop:
+	@bash scripts/local-airflow stop
+local-airflow-status:
+	@bash scripts/local-airflow status
