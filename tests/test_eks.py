@@ -377,3 +377,23 @@ def test_cluster_autoscaler_scales_only_this_clusters_node_groups():
     assert policy["DescribeOwnNodeGroups"]["Resource"] == "arn:aws:eks:us-east-1:123456789012:nodegroup/airflow-dev/*/*"
     keda = plan.one(RELEASE, "eks-addons-keda").inputs
     assert keda["chart"] == "keda" and keda["version"] == "2.20.2"
+
+
+def test_image_carries_the_same_plugins_as_mwaa(tmp_path, monkeypatch):
+    from components import airflow_config as af
+    from components.eks import image
+
+    plugins = tmp_path / "plugins"
+    monkeypatch.setattr(af, "PLUGINS_DIR", plugins)
+    empty_tag = image.image_tag("3.3.1")
+    context = tmp_path / "context-empty"
+    image.write_build_context("3.3.1", context)
+    assert (context / "plugins").is_dir() and not any((context / "plugins").iterdir())  # COPY needs the folder
+
+    (plugins / "operators").mkdir(parents=True)
+    (plugins / "operators" / "custom.py").write_text("VALUE = 1\n")
+    assert image.build_inputs("3.3.1")["plugins/operators/custom.py"] == b"VALUE = 1\n"
+    assert image.image_tag("3.3.1") != empty_tag  # a plugin change is a new image
+    image.write_build_context("3.3.1", tmp_path / "context")
+    assert (tmp_path / "context" / "plugins" / "operators" / "custom.py").read_text() == "VALUE = 1\n"
+    assert "COPY --chown=airflow:root plugins/ /opt/airflow/plugins/" in image.DOCKERFILE.read_text()

@@ -17,9 +17,6 @@ from pathlib import Path
 
 from .localairflow import DEFAULT_VENV, REPO, bulk_create, start_pair
 
-GOAL_SECONDS = 60.0
-
-
 def dataset(n_vars: int, n_conns: int, n_pools: int) -> dict[str, list[dict]]:
     variables = []
     for i in range(n_vars):
@@ -117,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         inner = ", ".join(f"{k} {v:.1f}" for k, v in detail.items() if v >= 0.05)
         print(f"  {phase:<22} {secs:8.2f} s" + (f"   ({inner})" if inner else ""))
     total = times["export"] + times["import"] + times["diff"]
-    print(f"  {'export+import+diff':<22} {total:8.2f} s   (goal < {GOAL_SECONDS:.0f} s: "
-          f"{'met' if total < GOAL_SECONDS else 'NOT met'})")
+    print(f"  {'export+import+diff':<22} {total:8.2f} s")  # the goal and its reason are in README (Benchmarks)
     print("  created on target: " + ", ".join(f"{k} {len(v['created'])}" for k, v in imp.items() if "created" in v))
     print("  diff: " + ", ".join(f"{k} missing {len(v['missing'])} changed {len(v['changed'])}"
                                  for k, v in dif.items()) + f" -> {'clean' if summaries['diff']['clean'] else 'DIFFERENT'}")
