@@ -34,3 +34,12 @@ $(AIRFLOW_VENV)/.installed: scripts/setup-airflow-env airflow/requirements.txt t
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PYTHON312=/path/to/python3.12"; exit 1; }
 	PYTHON312=$(PYTHON312) bash scripts/setup-airflow-env $(AIRFLOW_VERSION) $(AIRFLOW_VENV)
 	touch $@
+
+# Live twins of each target on this machine (tools/twin; README "Twins"): TARGET=eks|mwaa, ARGS=--keep|--stop|--broker in-cluster.
+.PHONY: twin twin-migrate
+TARGET ?= eks
+twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
+	$(VENV)/bin/python -m tools.twin $(TARGET) --stack $(STACK) $(ARGS)
+
+twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
+	$(VENV)/bin/python -m tools.twin migrate --stack $(STACK) $(ARGS)

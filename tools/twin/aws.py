@@ -110,3 +110,9 @@ def list_keys(stack: StackWiring, aws_env: dict[str, str], prefix: str) -> list[
         s3 = boto3.client("s3", region_name=stack.region)
         return [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
                 for item in page.get("Contents", [])]
+
+
+def sqs_queue_names(stack: StackWiring, aws_env: dict[str, str], prefix: str) -> list[str]:
+    with _environment(aws_env):
+        urls = boto3.client("sqs", region_name=stack.region).list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+    return sorted(url.rsplit("/", 1)[-1] for url in urls)

@@ -26,6 +26,7 @@ class CheckContext:
     aws_env: dict[str, str]
     deployment_target: str  # what DEPLOYMENT_TARGET must say inside tasks ("eks" from the chart env, "mwaa" from startup.sh)
     remote_logs: bool  # task logs must be in the bucket's logs/ prefix (EKS remote logging)
+    after_runs: Callable[[], WiringCheck] | None = None  # a wiring check that needs the runs done (e.g. the broker)
 
 
 def _primes_below(stop: int) -> int:

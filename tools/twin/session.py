@@ -85,6 +85,8 @@ def exercise(twin: Twin, began: float, timeout: float = 900) -> Report:
     results = run_all(api, dag_ids, timeout=timeout, alive=twin.alive)
     finished = time.monotonic() - began
     check_outputs(api, results, twin.context)
+    if twin.context.after_runs is not None:
+        twin.wiring_checks.append(twin.context.after_runs())
     return Report(twin.target, results, twin.wiring_checks, finished)
 
 
