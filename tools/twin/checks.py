@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 from . import aws
 from .runs import AirflowApi, DagResult
 from .wiring import StackWiring
+
+
+LOG_UPLOAD_WAIT = 60.0  # seconds
 
 
 @dataclass
@@ -75,8 +79,14 @@ def check_logs(api: AirflowApi, r: DagResult, ctx: CheckContext) -> str:
     if not text.strip():
         raise AssertionError(f"empty log for task {tis[0]['task_id']} through the API")
     if ctx.remote_logs:
-        keys = aws.list_keys(ctx.stack, ctx.aws_env, "logs/")
-        mine = [k for k in keys if f"dag_id={r.dag_id}/" in k and f"run_id={r.run_id}/" in k]
+        # A worker uploads a task's log when the task process ends, which can be just after the run is marked done.
+        deadline = time.monotonic() + LOG_UPLOAD_WAIT
+        while True:
+            keys = aws.list_keys(ctx.stack, ctx.aws_env, "logs/")
+            mine = [k for k in keys if f"dag_id={r.dag_id}/" in k and f"run_id={r.run_id}/" in k]
+            if len(mine) >= len(tis) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         if len(mine) < len(tis):
             raise AssertionError(f"{len(mine)} log objects in s3://{ctx.stack.bucket}/logs/ for {len(tis)} task instances")
         return f"logs: {len(mine)} in s3://{ctx.stack.bucket}/logs/, read via API"
