@@ -65,3 +65,10 @@ def remove_workdir(message: str) -> None:
     log = log_named_in(message)
     if log is not None and log.parent.name == "logs" and log.parent.parent.name.startswith("airflow-twin-"):
         shutil.rmtree(log.parent.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def migrate_result():
+    from tools.twin.migrate import run_migrate
+
+    return run_migrate("dev", {}, keep=False, timeout=900)

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.target == "migrate":
             from .migrate import run_migrate
 
-            return run_migrate(args.stack, overrides, keep=args.keep, timeout=args.timeout)
+            return 0 if run_migrate(args.stack, overrides, keep=args.keep, timeout=args.timeout).ok else 1
         report = run_one(args.target, args.stack, overrides, args.keep, args.timeout)
         return 0 if report.ok else 1
     except TwinError as exc:

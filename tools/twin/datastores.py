@@ -16,7 +16,18 @@ from .errors import TwinError
 from .ports import LOOPBACK, free_port
 from .supervisor import Process, Supervisor, require_binary
 
-PG_BIN = Path(os.environ.get("TWIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _postgres_bin() -> Path:
+    """Debian/Ubuntu install PostgreSQL under /usr/lib/postgresql/<major>/bin (Debian 12: 15, Ubuntu 24.04: 16)."""
+    if os.environ.get("TWIN_PG_BIN"):
+        return Path(os.environ["TWIN_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name)
+                   if p.parent.parent.name.isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _postgres_bin()
 PGBOUNCER = os.environ.get("TWIN_PGBOUNCER", "/usr/sbin/pgbouncer")
 REDIS_SERVER = os.environ.get("TWIN_REDIS_SERVER", "/usr/bin/redis-server")
 SERVICE_USER = "postgres"  # PostgreSQL and PgBouncer refuse to run as root

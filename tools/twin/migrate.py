@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .eks import start_eks
 from .errors import TwinError
 from .mwaa import start_mwaa
 from .runs import dag_ids_in
-from .session import StopOnSignal, Twin, cleanup, exercise, new_workdir, save_state, start_twin
+from .session import Report, StopOnSignal, Twin, cleanup, exercise, new_workdir, save_state, start_twin
 from .supervisor import Supervisor
 
 # docs/migration.md step 3: what `pulumi config set --path mwaa.airflowConfigurationOptions[...]` sets for the window.
@@ -63,7 +64,20 @@ def _migrate(step: str, args: list[str], env: dict[str, str], workdir: Path, exp
     return done.stdout
 
 
-def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int) -> int:
+@dataclass
+class MigrateResult:
+    source: Report  # the MWAA twin running the DAGs before the move
+    moved: Report  # the EKS twin running them after it
+    clean: bool  # step 4 and step 6 diffs: "No differences."
+    uses_variable: bool  # the fan-out DAG on EKS used the fanout_shards variable moved from MWAA
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.source.ok and self.moved.ok and self.clean and self.uses_variable
+
+
+def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int) -> MigrateResult:
     began = time.monotonic()
     overrides = window_overrides(stack, overrides)
     mwaa_sup, eks_sup = Supervisor(new_workdir("mwaa")), Supervisor(new_workdir("eks"))
@@ -90,7 +104,7 @@ def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int)
             eks.api().wait_parsed(dag_ids_in(eks.home.dags), timeout=300, alive=eks.alive)
             _migrate("step 4", ["import", "mwaa-export.json", *eks_side, "--dry-run"], env, work)
             _migrate("step 4", ["import", "mwaa-export.json", *eks_side], env, work)
-            _migrate("step 4", ["diff", "mwaa-export.json", *eks_side], env, work)
+            first_diff = _migrate("step 4", ["diff", "mwaa-export.json", *eks_side], env, work)
             # Step 5: unpause on EKS as the DAGs were on MWAA. Step 6: verify.
             _migrate("step 5", ["import", "dag-state-before.json", *eks_side, "--kinds", "dags"], env, work)
             diff = _migrate("step 6", ["diff", "mwaa-export.json", *eks_side, "--kinds", "variables,connections,pools"],
@@ -101,19 +115,20 @@ def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int)
             fanout = next((r for r in moved.results if r.dag_id == "fanout_primes"), None)
             shards = SOURCE_METADATA["variables"][0]["value"]
             uses_variable = fanout is not None and fanout.ok and f"{shards} mapped tasks" in fanout.checks[0]
-            clean = "No differences." in diff
-            failed = not (moved.ok and clean and uses_variable)
+            clean = "No differences." in first_diff and "No differences." in diff
+            result = MigrateResult(source_report, moved, clean, uses_variable, time.monotonic() - began)
+            failed = not result.ok
             print(f"twin-migrate: diff {'0 differences' if clean else 'FOUND DIFFERENCES'}; "
                   f"{sum(r.ok for r in moved.results)}/{len(moved.results)} DAGs succeeded on the EKS twin; fan-out DAG "
                   f"{'used' if uses_variable else 'DID NOT USE'} the migrated fanout_shards={shards}; "
-                  f"{time.monotonic() - began:.1f}s in all", flush=True)
+                  f"{result.seconds:.1f}s in all", flush=True)
             if keep:
                 for name, twin, sup in (("mwaa", mwaa, mwaa_sup), ("eks", eks, eks_sup)):
                     save_state(name, sup, {"url": twin.home.url})
                     print(f"{name} twin kept running: UI {twin.home.url}  login admin / password in "
                           f"{twin.home.home / 'simple_auth_manager_passwords.json'}")
                 print("stop both: python -m tools.twin migrate --stop")
-            return 1 if failed else 0
+            return result
     finally:
         if not keep or failed:
             for sup in (eks_sup, mwaa_sup):
