@@ -16,10 +16,11 @@ compare: $(VENV)/.installed
 test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 	bash scripts/run-tests
 
-# Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables).
+# Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables; the live twins).
 bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 	bash scripts/bench-plan
 	bash scripts/bench-migrate
+	bash scripts/bench-twin
 
 venv: $(VENV)/.installed
 airflow-venv: $(AIRFLOW_VENV)/.installed

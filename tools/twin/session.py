@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -97,7 +98,9 @@ def new_workdir(name: str) -> Path:
 
 
 def cleanup(workdir: Path, keep_logs: bool) -> None:
+    """The work folder goes, unless the run failed: then its logs stay for the user to read."""
     if keep_logs:
+        print(f"twin: logs kept in {workdir / 'logs'}", file=sys.stderr)
         return
     shutil.rmtree(workdir, ignore_errors=True)
 
