@@ -24,7 +24,13 @@ def eks_report():
 
 @pytest.fixture(scope="session")
 def eks_in_cluster_report():
-    return cli.run_one("eks", "dev", cli.overrides_for("dev", "in-cluster"), keep=False, timeout=900)
+    """The in-cluster broker variant, run with --keep (test_keep_then_stop stops it; this finaliser too)."""
+    from tools.twin.session import stop_kept
+
+    try:
+        yield cli.run_one("eks", "dev", cli.overrides_for("dev", "in-cluster"), keep=True, timeout=900)
+    finally:
+        stop_kept("eks")
 
 
 @pytest.fixture(scope="session")

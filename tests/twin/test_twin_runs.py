@@ -49,3 +49,21 @@ def test_mwaa_twin_runs_every_dag_to_success(mwaa_report):
     [broker] = [c for c in mwaa_report.wiring_checks if c.component == "celery-broker"]
     assert not broker.problem and "airflow-celery-" in broker.detail
     assert mwaa_report.ok
+
+
+def test_keep_leaves_the_twin_running_and_stop_ends_it(eks_in_cluster_report):
+    import json
+
+    import requests
+
+    from tools.twin import cli
+    from tools.twin.session import STATE_DIR
+
+    from .conftest import group_alive
+
+    state = json.loads((STATE_DIR / "eks.json").read_text())
+    assert state["pids"] and all(group_alive(pid) for pid in state["pids"])
+    assert requests.get(f"{state['url']}/api/v2/monitor/health", timeout=10).status_code == 200
+    assert cli.main(["eks", "--stop"]) == 0
+    assert not [pid for pid in state["pids"] if group_alive(pid)]
+    assert not (STATE_DIR / "eks.json").exists()

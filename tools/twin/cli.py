@@ -49,22 +49,22 @@ def starter(target: str):
 def run_one(target: str, stack: str, overrides: dict[str, Any], keep: bool, timeout: int) -> Report:
     began = time.monotonic()
     supervisor = Supervisor(new_workdir(target))
-    failed = True
+    failed, running = True, False
     try:
         with StopOnSignal():
             twin = start_twin(target, stack, overrides, supervisor, starter(target))
             report = exercise(twin, began, timeout=timeout)
             for line in report.lines():
                 print(line, flush=True)
-            failed = not report.ok
-            if keep:
+            failed, running = not report.ok, True
+            if keep:  # kept even when a check failed: that is when a look at the UI helps most
                 state = save_state(target, supervisor, {"url": twin.home.url})
                 print(f"{target} twin kept running: UI {twin.home.url}  login admin / password in "
                       f"{twin.home.home / 'simple_auth_manager_passwords.json'}  (stop: python -m tools.twin {target} --stop; "
                       f"state {state})")
             return report
     finally:
-        if not keep or failed:
+        if not (keep and running):
             supervisor.stop_all()
             cleanup(supervisor.workdir, keep_logs=failed)
 

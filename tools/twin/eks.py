@@ -21,6 +21,15 @@ def _chart_port(values: dict, name: str) -> int:
     return int(values.get("ports", {}).get(name, CHART_DEFAULT_PORTS[name]))
 
 
+def _admin_password(values: dict, secret) -> str:
+    """The password the chart's create-user Job gets from a Secret (the only secretKeyRef in its env)."""
+    refs = [item["valueFrom"]["secretKeyRef"] for item in values["createUserJob"].get("env", [])
+            if "secretKeyRef" in item.get("valueFrom", {})]
+    if len(refs) != 1:
+        raise TwinError(f"createUserJob.env: expected one password from a Secret, found {len(refs)}")
+    return secret(refs[0]["name"], refs[0]["key"])
+
+
 def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, CheckContext, list[WiringCheck]]:
     """Start every component; returns the Airflow home, what to check on the DAGs, and the wiring checks made."""
     release = stack.airflow_release()
@@ -65,8 +74,7 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
                       0)  # port set below, once the Airflow home picked it
 
     aws.fill_platform(stack, aws_env)
-    home = new_home(supervisor.workdir, secret(values["createUserJob"]["env"][0]["valueFrom"]["secretKeyRef"]["name"],
-                                               values["createUserJob"]["env"][0]["valueFrom"]["secretKeyRef"]["key"]))
+    home = new_home(supervisor.workdir, _admin_password(values, secret))
     endpoints.ports["API server"] = home.api_port
     aws.download_prefix(stack, aws_env, "dags", home.dags)  # stands in for the S3 CSI mount of dags/
 
