@@ -6,7 +6,6 @@ redis-tools (.ci/run installs them).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tools.twin import cli
-from tools.twin.supervisor import Supervisor
+from tools.twin.supervisor import Supervisor, group_alive  # noqa: F401 - used by the tests
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +50,6 @@ def started_pids(monkeypatch):
 
     monkeypatch.setattr(Supervisor, "start", recording)
     return pids
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def log_named_in(message: str) -> Path | None:

@@ -108,7 +108,7 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     # A failure here is reported with the DAGs (the twin still runs them), and fails the run.
     try:
         stats = check_stats_connection(secret(stats_secret, "connection"), endpoints, pod="pgbouncer")
-        wiring_checks.append(WiringCheck("pgbouncer-exporter", f"stats connection to PgBouncer {stats}"))
+        wiring_checks.append(WiringCheck("pgbouncer-exporter", f"stats connection: {stats}"))
     except TwinError as exc:
         wiring_checks.append(WiringCheck("pgbouncer-exporter", "", problem=str(exc)))
     remote = values["config"].get("logging", {}).get("remote_logging") == "True"

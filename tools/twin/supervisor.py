@@ -121,15 +121,19 @@ def stop_groups(pgids: list[int], grace: float = 15.0) -> None:
     for pgid in pgids:
         _signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_group_alive(p) for p in pgids):
+    while time.monotonic() < deadline and any(group_alive(p) for p in pgids):
         time.sleep(0.2)
     for pgid in pgids:
         _signal_group(pgid, signal.SIGKILL)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
+def group_alive(pgid: int) -> bool:
+    """Any process of the group still running (zombies, dead but not yet reaped by their parent, don't count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
