@@ -65,3 +65,11 @@ def test_component_dying_at_start_names_its_log(monkeypatch, started_pids):
     message = _fails(started_pids)
     assert message.startswith("redis exited with code 1; read ") and message.endswith("redis.log")
     remove_workdir(message)
+
+
+def test_stack_airflow_version_must_be_the_pinned_environments(started_pids):
+    with pytest.raises(TwinError) as raised:
+        cli.run_one("mwaa", "dev", {"airflowVersion": "3.2.1"}, keep=False, timeout=60)
+    assert str(raised.value).startswith("airflowVersion: the stack runs 3.2.1 but ")
+    assert "make airflow-venv AIRFLOW_VERSION=3.2.1" in str(raised.value)
+    assert started_pids == []  # checked before anything starts

@@ -51,6 +51,14 @@ class AirflowHome:
         return f"http://{LOOPBACK}:{self.api_port}"
 
 
+def installed_airflow_version() -> str:
+    """The Airflow version of the pinned environment the twin runs (must be the stack's airflowVersion)."""
+    found = sorted((AIRFLOW_VENV / "lib").glob("python3*/site-packages/apache_airflow-*.dist-info"))
+    if not found:
+        raise TwinError(f"no Airflow in {AIRFLOW_VENV}: run `make airflow-venv`")
+    return found[0].name[len("apache_airflow-"):-len(".dist-info")]
+
+
 def new_home(workdir: Path, admin_password: str) -> AirflowHome:
     home = workdir / "airflow-home"
     (home / "dags").mkdir(parents=True, exist_ok=True)

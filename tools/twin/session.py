@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from tools.planner import ROOT
 
-from .airflow_procs import ADMIN_USER, AirflowHome
+from .airflow_procs import ADMIN_USER, AIRFLOW_VENV, AirflowHome, installed_airflow_version
 from .checks import CheckContext, WiringCheck, check_outputs
 from .errors import TwinError
 from .runs import AirflowApi, DagResult, dag_ids_in, run_all
@@ -72,6 +72,10 @@ def start_twin(target: str, stack_name: str, overrides: dict[str, Any] | None, s
                starter: Callable[[StackWiring, Supervisor], tuple]) -> Twin:
     began = time.monotonic()
     stack = wiring(stack_name, target, overrides)
+    installed = installed_airflow_version()
+    if installed != stack.airflow_version:
+        raise TwinError(f"airflowVersion: the stack runs {stack.airflow_version} but {AIRFLOW_VENV} has Airflow {installed} "
+                        f"(make airflow-venv AIRFLOW_VERSION={stack.airflow_version})")
     home, context, checks = starter(stack, supervisor)
     return Twin(target, stack, supervisor, home, context, checks, started_seconds=time.monotonic() - began)
 
@@ -99,7 +103,7 @@ def new_workdir(name: str) -> Path:
 
 def cleanup(workdir: Path, keep_logs: bool) -> None:
     """The work folder goes, unless the run failed: then its logs stay for the user to read."""
-    if keep_logs:
+    if keep_logs and any((workdir / "logs").glob("*.log")):
         print(f"twin: logs kept in {workdir / 'logs'}", file=sys.stderr)
         return
     shutil.rmtree(workdir, ignore_errors=True)
