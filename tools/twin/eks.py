@@ -30,6 +30,15 @@ def _admin_password(values: dict, secret) -> str:
     return secret(refs[0]["name"], refs[0]["key"])
 
 
+def _mounted_dags_prefix(stack: StackWiring) -> str:
+    """The bucket prefix the DAGs volume (Mountpoint for S3) mounts: its `prefix <p>/` mount option."""
+    volume = stack.plan.one("kubernetes:core/v1:PersistentVolume")
+    prefixes = [o.split(" ", 1)[1].strip("/") for o in volume.inputs["spec"].get("mountOptions", []) if o.startswith("prefix ")]
+    if len(prefixes) != 1:
+        raise TwinError(f"the DAGs PersistentVolume mounts {len(prefixes)} bucket prefixes; expected one `prefix` option")
+    return prefixes[0]
+
+
 def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, CheckContext, list[WiringCheck]]:
     """Start every component; returns the Airflow home, what to check on the DAGs, and the wiring checks made."""
     release = stack.airflow_release()
@@ -57,7 +66,9 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     endpoints.declare(Service("PgBouncer", f"{fullname}-pgbouncer", listen_port, namespace=namespace, pod="pgbouncer"),
                       pgbouncer_port)
     start_pgbouncer(supervisor, config["pgbouncer.ini"], config["users.txt"], endpoints, pgbouncer_port)
-    stats_secret = values["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"]
+    # The chart's default name unless the values name the Secret.
+    stats_secret = values["pgbouncer"].get("metricsExporterSidecar", {}).get("statsSecretName",
+                                                                           f"{release['name']}-pgbouncer-stats")
 
     # Celery broker: ElastiCache (TLS + AUTH token) or the chart's Redis (password Secret).
     redis_port = free_port()
@@ -70,13 +81,12 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
         endpoints.declare(Service("ElastiCache primary endpoint", *stack.elasticache()), redis_port)
         tls = certs if group.inputs.get("transitEncryptionEnabled") else None
         start_redis(supervisor, redis_port, group.inputs["authToken"], certs=tls)
+    home = new_home(supervisor.workdir, _admin_password(values, secret))
     endpoints.declare(Service("API server", f"{fullname}-api-server", _chart_port(values, "apiServer"), namespace=namespace),
-                      0)  # port set below, once the Airflow home picked it
+                      home.api_port)
 
     aws.fill_platform(stack, aws_env)
-    home = new_home(supervisor.workdir, _admin_password(values, secret))
-    endpoints.ports["API server"] = home.api_port
-    aws.download_prefix(stack, aws_env, "dags", home.dags)  # stands in for the S3 CSI mount of dags/
+    aws.download_prefix(stack, aws_env, _mounted_dags_prefix(stack), home.dags)  # stands in for the S3 CSI mount
 
     # The chart's `config` into airflow.cfg; its standard_airflow_environment from the Secrets; its `env`.
     write_airflow_cfg(home, {**values["config"], "core": {**values["config"].get("core", {}), "executor": values["executor"]}})
