@@ -13,14 +13,15 @@ AIRFLOW_VENV := .venv-airflow
 compare: $(VENV)/.installed
 	@$(VENV)/bin/python -m tools.compare --stack $(STACK) $(ARGS)
 
-test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
+test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
 	bash scripts/run-tests
 
-# Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables).
+# Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables; the live twins).
 bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 	bash scripts/bench-plan
 	bash scripts/bench-dag-sync
 	bash scripts/bench-migrate
+	bash scripts/bench-twin
 
 venv: $(VENV)/.installed
 airflow-venv: $(AIRFLOW_VENV)/.installed
@@ -57,3 +58,16 @@ local-airflow-stop:
 	@bash scripts/local-airflow stop
 local-airflow-status:
 	@bash scripts/local-airflow status
+
+# Live twins of each target on this machine (tools/twin; README "Twins"): TARGET=eks|mwaa, ARGS=--keep|--stop|--broker in-cluster.
+.PHONY: twin twin-migrate twin-packages
+TARGET ?= eks
+twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+	$(VENV)/bin/python -m tools.twin $(TARGET) --stack $(STACK) $(ARGS)
+
+twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+	$(VENV)/bin/python -m tools.twin migrate --stack $(STACK) $(ARGS)
+
+# Debian's PostgreSQL, PgBouncer and Redis for the twins (tests/twin is part of `make test`); a no-op when present.
+twin-packages:
+	@bash scripts/install-twin-packages

@@ -1,0 +1,75 @@
+"""A break in the generated wiring, a taken port, a missing binary or a dying component: one line naming it,
+and nothing left running."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import components.eks.chart_values as chart_values
+import components.eks.component as eks_component
+from tools.twin import cli, datastores
+from tools.twin.errors import TwinError
+
+from .conftest import group_alive, log_named_in, remove_workdir
+
+
+def _fails(started_pids, target="eks", overrides=None) -> str:
+    with pytest.raises(TwinError) as raised:
+        cli.run_one(target, "dev", overrides or {}, keep=False, timeout=60)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert started_pids, "the twin started nothing before failing"
+    assert not [pid for pid in started_pids if group_alive(pid)], "processes left running"
+    return message
+
+
+def test_wrong_broker_port_in_components_names_the_setting(monkeypatch, started_pids):
+    monkeypatch.setattr(eks_component, "REDIS_PORT", 6380)  # the broker URL's port; ElastiCache still listens on 6379
+    message = _fails(started_pids)
+    assert message.startswith("airflow-broker-url connection: endpoint ")
+    assert ".cache.amazonaws.com:6380 is provided by no declared service" in message
+    assert "@" not in message and "rediss://" not in message  # the URL (and its password) is not in the message
+
+
+def test_bad_pgbouncer_ini_line_fails_pgbouncer_with_its_log(monkeypatch, started_pids):
+    original = chart_values.pgbouncer_ini
+    monkeypatch.setattr(chart_values, "pgbouncer_ini", lambda *a: original(*a).replace(
+        "pool_mode = transaction", "pool_mode = transactoin"))
+    message = _fails(started_pids)
+    assert message.startswith("pgbouncer exited with code ")
+    log = log_named_in(message)
+    assert log.name == "pgbouncer.log" and "pool_mode" in log.read_text()
+    remove_workdir(message)
+
+
+def test_port_taken_names_component_and_port(monkeypatch, started_pids):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(datastores, "free_port", lambda: port)
+        message = _fails(started_pids)
+    assert message == f"postgresql: port 127.0.0.1:{port} is already in use"
+
+
+def test_missing_debian_binary_names_the_package(monkeypatch, started_pids):
+    monkeypatch.setattr(datastores, "PGBOUNCER", "/nonexistent/sbin/pgbouncer")
+    message = _fails(started_pids)
+    assert message.startswith("pgbouncer not found (/nonexistent/sbin/pgbouncer): install the Debian package pgbouncer")
+
+
+def test_component_dying_at_start_names_its_log(monkeypatch, started_pids):
+    monkeypatch.setattr(datastores, "REDIS_SERVER", "/bin/false")
+    message = _fails(started_pids)
+    assert message.startswith("redis exited with code 1; read ") and message.endswith("redis.log")
+    remove_workdir(message)
+
+
+def test_stack_airflow_version_must_be_the_pinned_environments(started_pids):
+    with pytest.raises(TwinError) as raised:
+        cli.run_one("mwaa", "dev", {"airflowVersion": "3.2.1"}, keep=False, timeout=60)
+    assert str(raised.value).startswith("airflowVersion: the stack runs 3.2.1 but ")
+    assert "make airflow-venv AIRFLOW_VERSION=3.2.1" in str(raised.value)
+    assert started_pids == []  # checked before anything starts

@@ -1,0 +1,146 @@
+"""Airflow's components as separate processes from the project's pinned environment (.venv-airflow).
+
+Each target builds the environment the way it does in AWS (twin/eks.py: the chart's templates; twin/mwaa.py:
+MWAA's configuration options and startup script); this module adds only what is the twin's own: loopback
+listeners, local paths, the simple auth manager's admin login, and one API worker (2 cores).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from tools.planner import ROOT
+
+from .errors import TwinError
+from .ports import LOOPBACK, free_port
+from .supervisor import Process, Supervisor
+
+AIRFLOW_VENV = Path(os.environ.get("TWIN_AIRFLOW_VENV", ROOT / ".venv-airflow"))
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+ADMIN_USER = "admin"
+# The long-running components, as the chart (and MWAA) run them: one process each, CeleryExecutor.
+# Log servers are skipped: they listen on every interface; logs are read from the bucket or the shared folder.
+COMPONENTS = {
+    "api-server": ["api-server"],
+    "scheduler": ["scheduler"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+    "worker": ["celery", "worker", "--skip-serve-logs"],
+}
+
+Wrap = Callable[[str, list[str]], tuple[list[str], dict[str, str]]]  # component, argv -> argv, extra env
+
+
+@dataclass
+class AirflowHome:
+    home: Path
+    dags: Path
+    api_port: int
+    admin_password: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.api_port}"
+
+
+def installed_airflow_version() -> str:
+    """The Airflow version of the pinned environment the twin runs (must be the stack's airflowVersion)."""
+    found = sorted((AIRFLOW_VENV / "lib").glob("python3*/site-packages/apache_airflow-*.dist-info"))
+    if not found:
+        raise TwinError(f"no Airflow in {AIRFLOW_VENV}: run `make airflow-venv`")
+    return found[0].name[len("apache_airflow-"):-len(".dist-info")]
+
+
+def new_home(workdir: Path, admin_password: str) -> AirflowHome:
+    home = workdir / "airflow-home"
+    (home / "dags").mkdir(parents=True, exist_ok=True)
+    return AirflowHome(home=home, dags=home / "dags", api_port=free_port(), admin_password=admin_password)
+
+
+def write_airflow_cfg(home: AirflowHome, config: dict[str, dict[str, str]]) -> None:
+    """The chart's `config` value rendered into airflow.cfg, as its ConfigMap does."""
+    parser = configparser.RawConfigParser()
+    for section, options in config.items():
+        parser.add_section(section)
+        for key, value in options.items():
+            parser.set(section, key, str(value))
+    with open(home.home / "airflow.cfg", "w") as out:
+        parser.write(out)
+    (home.home / "airflow.cfg").chmod(0o600)
+
+
+def twin_environment(home: AirflowHome) -> dict[str, str]:
+    """What only the twin sets: home and paths, loopback API, the admin login (password from the plan)."""
+    passwords = home.home / "simple_auth_manager_passwords.json"
+    passwords.write_text(json.dumps({ADMIN_USER: home.admin_password}))
+    passwords.chmod(0o600)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    return {
+        **base,
+        "PATH": f"{AIRFLOW_VENV / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}",
+        "AIRFLOW_HOME": str(home.home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home.home / "logs"),
+        "AIRFLOW__API__HOST": LOOPBACK,
+        "AIRFLOW__API__PORT": str(home.api_port),
+        "AIRFLOW__API__BASE_URL": home.url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+
+def _airflow(args: list[str]) -> list[str]:
+    return [str(AIRFLOW_VENV / "bin" / "airflow"), *args]
+
+
+def migrate_db(supervisor: Supervisor, env: dict[str, str], wrap: Wrap, timeout: float = 600) -> None:
+    """`airflow db migrate`, as the chart's migrate-database Job runs it; waits until it exits."""
+    argv, extra = wrap("db-migrate", _airflow(["db", "migrate"]))
+    process = supervisor.start("db-migrate", argv, env={**env, **extra})
+    try:
+        code = process.popen.wait(timeout=timeout)
+    except Exception:
+        raise TwinError(f"db-migrate did not finish within {timeout:.0f}s; read {process.log}") from None
+    supervisor.processes.remove(process)
+    if code != 0:
+        raise TwinError(f"db-migrate exited with code {code}; read {process.log}")
+
+
+def start_components(supervisor: Supervisor, home: AirflowHome, env: dict[str, str], wrap: Wrap) -> list[Process]:
+    started = []
+    for component, args in COMPONENTS.items():
+        argv, extra = wrap(component, _airflow(args))
+        ports = (home.api_port,) if component == "api-server" else ()
+        started.append(supervisor.start(component, argv, env={**env, **extra}, ports=ports))
+    api = started[0]
+    supervisor.wait(api, lambda: _healthy(home.url), f"{home.url}/api/v2/monitor/health", timeout=240)
+    return started
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def unwrapped(_component: str, argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    return argv, {}
+
+
+def wait_seconds(since: float) -> float:
+    return round(time.monotonic() - since, 1)

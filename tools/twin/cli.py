@@ -1,0 +1,94 @@
+"""`python -m tools.twin eks|mwaa|migrate`: run a live twin of a target (see README, "Twins")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from tools.planner import PROJECT, available_stacks, stack_config
+
+from .eks import start_eks
+from .errors import TwinError
+from .session import Report, StopOnSignal, cleanup, exercise, new_workdir, save_state, start_twin, stop_kept
+from .supervisor import Supervisor
+
+BROKERS = ("elasticache", "in-cluster")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.twin", description=__doc__)
+    parser.add_argument("target", choices=["eks", "mwaa", "migrate"])
+    parser.add_argument("--stack", default="dev", help="stack config Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--broker", choices=BROKERS, help="EKS only: override eks.broker for this run")
+    parser.add_argument("--keep", action="store_true", help="leave the twin running; prints the UI URL and admin login")
+    parser.add_argument("--stop", action="store_true", help="stop a twin left running by --keep")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for the DAG runs (default 900)")
+    return parser.parse_args(argv)
+
+
+def overrides_for(stack: str, broker: str | None) -> dict[str, Any]:
+    if stack not in available_stacks():
+        raise TwinError(f"--stack: {stack!r} has no Pulumi.{stack}.yaml; allowed: {', '.join(available_stacks())}")
+    if broker is None:
+        return {}
+    eks = json.loads(stack_config(stack).get(f"{PROJECT}:eks", "{}"))
+    return {"eks": {**eks, "broker": broker}}
+
+
+def starter(target: str):
+    if target == "eks":
+        return start_eks
+    from .mwaa import start_mwaa
+
+    return start_mwaa
+
+
+def run_one(target: str, stack: str, overrides: dict[str, Any], keep: bool, timeout: int) -> Report:
+    began = time.monotonic()
+    supervisor = Supervisor(new_workdir(target))
+    failed, running = True, False
+    try:
+        with StopOnSignal():
+            twin = start_twin(target, stack, overrides, supervisor, starter(target))
+            report = exercise(twin, began, timeout=timeout)
+            for line in report.lines():
+                print(line, flush=True)
+            failed, running = not report.ok, True
+            if keep:  # kept even when a check failed: that is when a look at the UI helps most
+                state = save_state(target, supervisor, {"url": twin.home.url})
+                print(f"{target} twin kept running: UI {twin.home.url}  login admin / password in "
+                      f"{twin.home.home / 'simple_auth_manager_passwords.json'}  (stop: python -m tools.twin {target} --stop; "
+                      f"state {state})")
+            return report
+    finally:
+        if not (keep and running):
+            supervisor.stop_all()
+            cleanup(supervisor.workdir, keep_logs=failed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.stop:
+            names = ["eks", "mwaa"] if args.target == "migrate" else [args.target]
+            for name in names:
+                print(stop_kept(name))
+            return 0
+        if args.broker and args.target != "eks":
+            raise TwinError("--broker: only with the eks target")
+        overrides = overrides_for(args.stack, args.broker)
+        if args.target == "migrate":
+            from .migrate import run_migrate
+
+            return 0 if run_migrate(args.stack, overrides, keep=args.keep, timeout=args.timeout).ok else 1
+        report = run_one(args.target, args.stack, overrides, args.keep, args.timeout)
+        return 0 if report.ok else 1
+    except TwinError as exc:
+        print(f"twin: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("twin: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
