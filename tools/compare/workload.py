@@ -134,6 +134,7 @@ class MwaaModel:
         """Cheapest class (the declared one or larger) that holds the peak; None if none can."""
         best: MwaaPoint | None = None
         h = profile.hours_per_month
+        growth = _growth(self.growth, profile)  # the same for every class: it follows the tasks, not the class
         for c in self.candidates:
             if profile.peak > self.capacity(c) + EPS:
                 continue
@@ -165,9 +166,9 @@ class MwaaModel:
                     cost += n * price
             if math.isinf(cost):
                 continue
-            if best is None or cost + self.fixed + sum(_growth(self.growth, profile).values()) < best.monthly - EPS:
-                growth = _growth(self.growth, profile)
-                best = MwaaPoint(cost + self.fixed + sum(growth.values()), c, off, peak, growth)
+            monthly = cost + self.fixed + sum(growth.values())
+            if best is None or monthly < best.monthly - EPS:
+                best = MwaaPoint(monthly, c, off, peak, growth)
         return best
 
 
