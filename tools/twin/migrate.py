@@ -81,7 +81,7 @@ def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int)
     began = time.monotonic()
     overrides = window_overrides(stack, overrides)
     mwaa_sup, eks_sup = Supervisor(new_workdir("mwaa")), Supervisor(new_workdir("eks"))
-    failed = True
+    failed, kept = True, False
     try:
         with StopOnSignal():
             mwaa = start_twin("mwaa", stack, overrides, mwaa_sup, start_mwaa)
@@ -122,15 +122,16 @@ def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int)
                   f"{sum(r.ok for r in moved.results)}/{len(moved.results)} DAGs succeeded on the EKS twin; fan-out DAG "
                   f"{'used' if uses_variable else 'DID NOT USE'} the migrated fanout_shards={shards}; "
                   f"{result.seconds:.1f}s in all", flush=True)
-            if keep:
+            if keep:  # kept even when a check failed, as `tools.twin eks|mwaa --keep` does
                 for name, twin, sup in (("mwaa", mwaa, mwaa_sup), ("eks", eks, eks_sup)):
                     save_state(name, sup, {"url": twin.home.url})
                     print(f"{name} twin kept running: UI {twin.home.url}  login admin / password in "
                           f"{twin.home.home / 'simple_auth_manager_passwords.json'}")
                 print("stop both: python -m tools.twin migrate --stop")
+                kept = True
             return result
     finally:
-        if not keep or failed:
+        if not kept:
             for sup in (eks_sup, mwaa_sup):
                 sup.stop_all()
                 cleanup(sup.workdir, keep_logs=failed)
