@@ -9,13 +9,9 @@ Pulumi's mocks after one warm-up plan, so imports don't count; only the DAG part
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.compare.bench import ROOT, fmt, median  # fresh-process runs, median and hang/failure wording
 
 SNIPPET = """
 import json, sys, tempfile, time, pathlib
@@ -66,17 +62,8 @@ print(json.dumps({{"seconds": plan({style!r})}}))
 
 
 def measure(style: str, count: int, repeat: int, timeout: float) -> str:
-    times = []
-    for _ in range(repeat):
-        try:
-            done = subprocess.run([sys.executable, "-c", SNIPPET.format(root=str(ROOT), style=style, count=count)],
-                                  cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return f"still running after {timeout:g} s"
-        if done.returncode != 0:
-            return "failed: " + (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        times.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
-    return f"{statistics.median(times):.2f} s"
+    snippet = SNIPPET.format(root=str(ROOT), style=style, count=count)
+    return fmt(median(snippet, repeat, timeout), timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
