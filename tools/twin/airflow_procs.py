@@ -10,7 +10,6 @@ from __future__ import annotations
 import configparser
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -140,7 +139,3 @@ def _healthy(url: str) -> bool:
 
 def unwrapped(_component: str, argv: list[str]) -> tuple[list[str], dict[str, str]]:
     return argv, {}
-
-
-def wait_seconds(since: float) -> float:
-    return round(time.monotonic() - since, 1)
