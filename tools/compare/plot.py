@@ -9,13 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .prices import CompareError
+from .render import scale_text
 from .workload import BreakEven
 
 MWAA_COLOR, EKS_COLOR = "#d97706", "#2563eb"
-
-
-def _scale(x: float) -> str:
-    return f"{x:.3g}×"
 
 
 def write_plot(result: BreakEven, path: Path, stack: str, region: str, currency: str = "USD",
@@ -39,7 +36,7 @@ def write_plot(result: BreakEven, path: Path, stack: str, region: str, currency:
         for be, what in ((result, "bill"), (tco, "TCO")):
             if be is not None and be.eks_cheaper_from and be.verdict == "eks-cheaper-from":
                 x = be.eks_cheaper_from["peakConcurrentTasks"]
-                marks.append((x, f"EKS {what} cheaper from {x:g} ({_scale(be.eks_cheaper_from['scale'])})", "#16a34a", ":"))
+                marks.append((x, f"EKS {what} cheaper from {x:g} ({scale_text(be.eks_cheaper_from['scale'])})", "#16a34a", ":"))
         # labels above the plot area, one row each, so none overlaps a curve, the legend or another label
         for row, (x, text, color, style) in enumerate(marks):
             ax.axvline(x, color=color, linestyle=style, linewidth=1.2)
