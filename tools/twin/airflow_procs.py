@@ -93,6 +93,9 @@ def twin_environment(home: AirflowHome) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(home.api_port),
         "AIRFLOW__API__BASE_URL": home.url,
         "AIRFLOW__API__WORKERS": "1",
+        # Off unless the stack's options turn it on; then on loopback and a port of its own, not 0.0.0.0:8974.
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
