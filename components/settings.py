@@ -395,19 +395,18 @@ def _whole_ascii_pattern(validator, pattern, instance, schema):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _is_finite_number(checker, instance) -> bool:
+def _non_finite(value: Any) -> bool:
     # NaN and Infinity are JSON numbers to Python's json module, but no count, size or share is either.
-    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number") and \
-        (not isinstance(instance, float) or math.isfinite(instance))
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _is_finite_number(checker, instance) -> bool:
+    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number") and not _non_finite(instance)
 
 
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator, validators={"pattern": _whole_ascii_pattern},
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _is_finite_number))
-
-
-def _non_finite(value: Any) -> bool:
-    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _schema_problems(raw: Mapping[str, Any]) -> list[str]:
