@@ -8,6 +8,7 @@ listeners, local paths, the simple auth manager's admin login, and one API worke
 from __future__ import annotations
 
 import configparser
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import requests
 from tools.planner import ROOT
 
 from .errors import TwinError
+from .files import write_private
 from .ports import LOOPBACK, free_port
 from .supervisor import Process, Supervisor
 
@@ -71,16 +73,15 @@ def write_airflow_cfg(home: AirflowHome, config: dict[str, dict[str, str]]) -> N
         parser.add_section(section)
         for key, value in options.items():
             parser.set(section, key, str(value))
-    with open(home.home / "airflow.cfg", "w") as out:
-        parser.write(out)
-    (home.home / "airflow.cfg").chmod(0o600)
+    rendered = io.StringIO()
+    parser.write(rendered)
+    write_private(home.home / "airflow.cfg", rendered.getvalue())
 
 
 def twin_environment(home: AirflowHome) -> dict[str, str]:
     """What only the twin sets: home and paths, loopback API, the admin login (password from the plan)."""
     passwords = home.home / "simple_auth_manager_passwords.json"
-    passwords.write_text(json.dumps({ADMIN_USER: home.admin_password}))
-    passwords.chmod(0o600)
+    write_private(passwords, json.dumps({ADMIN_USER: home.admin_password}))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     return {
         **base,

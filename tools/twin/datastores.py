@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .certs import Certificates
 from .endpoints import Endpoints
 from .errors import TwinError
+from .files import write_private
 from .ports import LOOPBACK, free_port
 from .supervisor import Process, Supervisor, require_binary
 
@@ -60,8 +61,7 @@ class Postgres:
         for folder in (data, self.socket_dir, tls):
             folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(self._certs.cert, tls / "server.crt")
-        shutil.copy(self._certs.key, tls / "server.key")
-        (tls / "server.key").chmod(0o600)
+        write_private(tls / "server.key", self._certs.key.read_bytes())
         data.chmod(0o700)
         prefix = _as_service_user([self.root])
         initdb = subprocess.run([*prefix, require_binary(str(PG_BIN / "initdb")), "-D", str(data), "-U", "postgres",
@@ -141,11 +141,8 @@ def start_pgbouncer(supervisor: Supervisor, ini: str, users: str, endpoints: End
     folder = supervisor.workdir / "pgbouncer"
     folder.mkdir(parents=True, exist_ok=True)
     auth_file = folder / "users.txt"
-    auth_file.write_text(users)
-    auth_file.chmod(0o600)
-    config = folder / "pgbouncer.ini"
-    config.write_text(rewrite_pgbouncer_ini(ini, endpoints, listen_port, auth_file))
-    config.chmod(0o600)
+    write_private(auth_file, users)
+    config = write_private(folder / "pgbouncer.ini", rewrite_pgbouncer_ini(ini, endpoints, listen_port, auth_file))
     process = supervisor.start("pgbouncer", [PGBOUNCER, str(config)], ports=(listen_port,),
                                prefix=_as_service_user([folder]))
     supervisor.wait_port(process, listen_port, timeout=30)
@@ -179,10 +176,9 @@ def start_redis(supervisor: Supervisor, port: int, password: str, certs: Certifi
     folder.mkdir(parents=True, exist_ok=True)
     listen = ([f"port 0", f"tls-port {port}", f"tls-cert-file {certs.cert}", f"tls-key-file {certs.key}",
                f"tls-ca-cert-file {certs.ca}", "tls-auth-clients no"] if certs else [f"port {port}"])
-    config = folder / "redis.conf"
-    config.write_text("\n".join([f"bind {LOOPBACK}", *listen, f'requirepass "{password}"', 'save ""', "appendonly no",
-                                 f"dir {folder}", "protected-mode yes", ""]))
-    config.chmod(0o600)
+    config = write_private(folder / "redis.conf", "\n".join([
+        f"bind {LOOPBACK}", *listen, f'requirepass "{password}"', 'save ""', "appendonly no", f"dir {folder}",
+        "protected-mode yes", ""]))
     process = supervisor.start("redis", [REDIS_SERVER, str(config)], ports=(port,))
     supervisor.wait_port(process, port, timeout=30)
     return process

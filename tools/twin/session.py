@@ -17,6 +17,7 @@ from tools.planner import ROOT
 from .airflow_procs import ADMIN_USER, AIRFLOW_VENV, AirflowHome, installed_airflow_version
 from .checks import CheckContext, WiringCheck, check_outputs
 from .errors import TwinError
+from .files import write_private
 from .runs import AirflowApi, DagResult, dag_ids_in, run_all
 from .supervisor import Supervisor, stop_groups
 from .wiring import StackWiring, wiring
@@ -115,8 +116,7 @@ def cleanup(workdir: Path, keep_logs: bool) -> None:
 def save_state(name: str, supervisor: Supervisor, info: dict[str, Any]) -> Path:
     STATE_DIR.mkdir(exist_ok=True)
     path = STATE_DIR / f"{name}.json"
-    path.write_text(json.dumps({"pids": [p.pid for p in supervisor.processes], "workdir": str(supervisor.workdir), **info}))
-    path.chmod(0o600)
+    write_private(path, json.dumps({"pids": [p.pid for p in supervisor.processes], "workdir": str(supervisor.workdir), **info}))
     return path
 
 
