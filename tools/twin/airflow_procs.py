@@ -51,6 +51,11 @@ class AirflowHome:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.api_port}"
 
+    @property
+    def passwords_file(self) -> Path:
+        """Where the simple auth manager reads the admin login (written by twin_environment)."""
+        return self.home / "simple_auth_manager_passwords.json"
+
 
 def installed_airflow_version() -> str:
     """The Airflow version of the pinned environment the twin runs (must be the stack's airflowVersion)."""
@@ -80,8 +85,7 @@ def write_airflow_cfg(home: AirflowHome, config: dict[str, dict[str, str]]) -> N
 
 def twin_environment(home: AirflowHome) -> dict[str, str]:
     """What only the twin sets: home and paths, loopback API, the admin login (password from the plan)."""
-    passwords = home.home / "simple_auth_manager_passwords.json"
-    write_private(passwords, json.dumps({ADMIN_USER: home.admin_password}))
+    write_private(home.passwords_file, json.dumps({ADMIN_USER: home.admin_password}))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     return {
         **base,
@@ -99,7 +103,7 @@ def twin_environment(home: AirflowHome) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home.passwords_file),
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "PYTHONWARNINGS": "ignore",

@@ -12,7 +12,7 @@ from tools.planner import PROJECT, available_stacks, stack_config
 
 from .eks import start_eks
 from .errors import TwinError
-from .session import Report, StopOnSignal, cleanup, exercise, new_workdir, save_state, start_twin, stop_kept
+from .session import Report, StopOnSignal, cleanup, exercise, keep_running, new_workdir, start_twin, stop_kept
 from .supervisor import Supervisor
 
 BROKERS = ("elasticache", "in-cluster")
@@ -58,10 +58,8 @@ def run_one(target: str, stack: str, overrides: dict[str, Any], keep: bool, time
                 print(line, flush=True)
             failed, running = not report.ok, True
             if keep:  # kept even when a check failed: that is when a look at the UI helps most
-                state = save_state(target, supervisor, {"url": twin.home.url})
-                print(f"{target} twin kept running: UI {twin.home.url}  login admin / password in "
-                      f"{twin.home.home / 'simple_auth_manager_passwords.json'}  (stop: python -m tools.twin {target} --stop; "
-                      f"state {state})")
+                keep_running(target, supervisor, twin.home)
+                print(f"stop: python -m tools.twin {target} --stop")
             return report
     finally:
         if not (keep and running):

@@ -24,7 +24,7 @@ from .eks import start_eks
 from .errors import TwinError
 from .mwaa import start_mwaa
 from .runs import dag_ids_in
-from .session import Report, StopOnSignal, Twin, cleanup, exercise, new_workdir, save_state, start_twin
+from .session import Report, StopOnSignal, Twin, cleanup, exercise, keep_running, new_workdir, start_twin
 from .supervisor import Supervisor
 
 # docs/migration.md step 3: what `pulumi config set --path mwaa.airflowConfigurationOptions[...]` sets for the window.
@@ -124,9 +124,7 @@ def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int)
                   f"{result.seconds:.1f}s in all", flush=True)
             if keep:  # kept even when a check failed, as `tools.twin eks|mwaa --keep` does
                 for name, twin, sup in (("mwaa", mwaa, mwaa_sup), ("eks", eks, eks_sup)):
-                    save_state(name, sup, {"url": twin.home.url})
-                    print(f"{name} twin kept running: UI {twin.home.url}  login admin / password in "
-                          f"{twin.home.home / 'simple_auth_manager_passwords.json'}")
+                    keep_running(name, sup, twin.home)
                 print("stop both: python -m tools.twin migrate --stop")
                 kept = True
             return result

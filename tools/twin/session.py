@@ -120,6 +120,13 @@ def save_state(name: str, supervisor: Supervisor, info: dict[str, Any]) -> Path:
     return path
 
 
+def keep_running(name: str, supervisor: Supervisor, home: AirflowHome) -> Path:
+    """Record a kept twin for `--stop` and say where its UI and login are (the password file, never the password)."""
+    state = save_state(name, supervisor, {"url": home.url})
+    print(f"{name} twin kept running: UI {home.url}  login {ADMIN_USER} / password in {home.passwords_file}  (state {state})")
+    return state
+
+
 def stop_kept(name: str) -> str:
     path = STATE_DIR / f"{name}.json"
     if not path.exists():
