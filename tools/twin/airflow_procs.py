@@ -46,15 +46,11 @@ class AirflowHome:
     dags: Path
     api_port: int
     admin_password: str
+    passwords_file: Path  # where the admin password is, for the user of a kept twin (0600)
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.api_port}"
-
-    @property
-    def passwords_file(self) -> Path:
-        """Where the simple auth manager reads the admin login (written by twin_environment)."""
-        return self.home / "simple_auth_manager_passwords.json"
 
 
 def installed_airflow_version() -> str:
@@ -68,7 +64,9 @@ def installed_airflow_version() -> str:
 def new_home(workdir: Path, admin_password: str) -> AirflowHome:
     home = workdir / "airflow-home"
     (home / "dags").mkdir(parents=True, exist_ok=True)
-    return AirflowHome(home=home, dags=home / "dags", api_port=free_port(), admin_password=admin_password)
+    # The simple auth manager reads the admin login from this file (written by twin_environment).
+    return AirflowHome(home=home, dags=home / "dags", api_port=free_port(), admin_password=admin_password,
+                       passwords_file=home / "simple_auth_manager_passwords.json")
 
 
 def write_airflow_cfg(home: AirflowHome, config: dict[str, dict[str, str]]) -> None:
@@ -83,13 +81,17 @@ def write_airflow_cfg(home: AirflowHome, config: dict[str, dict[str, str]]) -> N
     write_private(home.home / "airflow.cfg", rendered.getvalue())
 
 
+def process_environment() -> dict[str, str]:
+    """This machine's environment without its Airflow and AWS settings, with the pinned Airflow first on PATH."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    return {**base, "PATH": f"{AIRFLOW_VENV / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}"}
+
+
 def twin_environment(home: AirflowHome) -> dict[str, str]:
     """What only the twin sets: home and paths, loopback API, the admin login (password from the plan)."""
     write_private(home.passwords_file, json.dumps({ADMIN_USER: home.admin_password}))
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     return {
-        **base,
-        "PATH": f"{AIRFLOW_VENV / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}",
+        **process_environment(),
         "AIRFLOW_HOME": str(home.home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -167,6 +167,20 @@ def check_stats_connection(url: str, endpoints: Endpoints, pod: str) -> str:
     return done.stdout.strip()
 
 
+def psql_query(url: str, sql: str, where: str) -> str:
+    """One query through a (loopback) connection URL, password from the URL via the environment, never argv."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    env = {**os.environ, "PGPASSWORD": unquote(parts.password or ""), "PGSSLMODE": query.get("sslmode", ["prefer"])[-1],
+           "PGCONNECT_TIMEOUT": "10"}
+    done = subprocess.run([require_binary(str(PG_BIN / "psql")), "-h", parts.hostname or "", "-p", str(parts.port or 5432),
+                           "-U", unquote(parts.username or ""), "-d", parts.path.lstrip("/"), "-qAt", "-c", sql],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise TwinError(f"{where}: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return done.stdout.strip()
+
+
 # ---------------------------------------------------------------------------------------------- Redis
 
 

@@ -71,3 +71,63 @@ class Endpoints:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{host}:{loopback_port}" if userinfo else f"{host}:{loopback_port}"
         return urlunsplit(SplitResult(service.loopback_scheme or parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# ------------------------------------------------------------------------------------- settings that hold endpoints
+
+# Options that name a host in one key and its port in another (section, host key, port key), as airflow.cfg has them.
+HOST_PORT_OPTIONS = (("metrics", "statsd_host", "statsd_port"),)
+# What moves a listener: the Airflow settings behind a container port, by the port's name in the rendered manifest.
+# The component then listens on 127.0.0.1:<the port its Service maps to> instead of every interface.
+LISTEN_SETTINGS = {
+    "api-server": ("AIRFLOW__API__HOST", "AIRFLOW__API__PORT"),
+    "worker-logs": (None, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"),
+    "triggerer-logs": (None, "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"),
+}
+
+
+def _is_url(value: str) -> bool:
+    """A network URL (scheme://host...); S3 and file URLs name no endpoint."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. a JSON list such as [core] dag_bundle_config_list
+        return False
+    return bool(parts.scheme and parts.scheme not in ("s3", "file") and parts.netloc and parts.hostname)
+
+
+def rewrite_env(env: dict[str, str], endpoints: Endpoints, where: str, from_pod: str | None = None) -> dict[str, str]:
+    """Each env value that is a URL, its endpoint moved to loopback (an undeclared endpoint is an error)."""
+    return {name: endpoints.url(value, f"{where}: env {name}", from_pod) if _is_url(value) else value
+            for name, value in env.items()}
+
+
+def rewrite_config(text: str, endpoints: Endpoints, where: str) -> str:
+    """airflow.cfg with each URL option, and each host/port option pair, moved to loopback; nothing else changes."""
+    section, lines, values = None, text.splitlines(), {}
+    for line in lines:  # first pass: the values of host/port pairs, wherever they stand in their section
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1]
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            values[(section, key.strip())] = value.strip()
+    moved: dict[tuple[str, str], str] = {}
+    for sec, host_key, port_key in HOST_PORT_OPTIONS:
+        if (sec, host_key) in values:
+            host, port, _ = endpoints.address(values[(sec, host_key)], int(values.get((sec, port_key), 0)),
+                                              f"{where} [{sec}] {host_key}/{port_key}")
+            moved.update({(sec, host_key): host, (sec, port_key): str(port)})
+    out, section = [], None
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1]
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            value, key = value.strip(), key.strip()
+            if (section, key) in moved:
+                line = f"{key} = {moved[(section, key)]}"
+            elif _is_url(value):
+                line = f"{key} = {endpoints.url(value, f'{where} [{section}] {key}')}"
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -39,9 +39,10 @@ class Process:
         return self.popen.poll()
 
 
-def require_binary(path: str) -> str:
-    """The absolute path of a binary, or a one-line error naming the Debian package that provides it."""
-    found = path if os.path.isabs(path) and os.access(path, os.X_OK) else shutil.which(path)
+def require_binary(path: str, search: str | None = None) -> str:
+    """The absolute path of a binary (looked up in `search`, a PATH, when given), or a one-line error naming the
+    Debian package that provides it."""
+    found = path if os.path.isabs(path) and os.access(path, os.X_OK) else shutil.which(path, path=search)
     if not found:
         package = DEBIAN_PACKAGES.get(os.path.basename(path), "?")
         raise TwinError(f"{os.path.basename(path)} not found ({path}): install the Debian package {package} "
@@ -55,11 +56,20 @@ class Supervisor:
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: list[Process] = []
+        self.watchers: list[Callable[[], None]] = []  # more health checks (e.g. probes), each raising TwinError
+
+        self.stoppers: list[Callable[[], None]] = []  # in-process stand-ins (probe threads, statsd) to stop first
+
+    def watch(self, check: Callable[[], None]) -> None:
+        self.watchers.append(check)
+
+    def at_stop(self, stop: Callable[[], None]) -> None:
+        self.stoppers.append(stop)
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
               ports: tuple[int, ...] = (), prefix: list[str] | None = None) -> Process:
         """Run argv (binary checked first) in a new session: stop() ends it and every child by group."""
-        binary = require_binary(argv[0])
+        binary = require_binary(argv[0], (env or {}).get("PATH"))
         for port in ports:
             ensure_free(port, name)
         log = self.logs / f"{name}.log"
@@ -84,14 +94,20 @@ class Supervisor:
         self.wait(process, lambda: is_listening(port), f"listening on 127.0.0.1:{port}", timeout)
 
     def check(self, *processes: Process) -> None:
-        """Every process still running, or a one-line error naming the first that died."""
+        """Every process still running, or a one-line error naming the first that died; then the watchers."""
         for process in processes or self.processes:
             code = process.exited()
             if code is not None:
                 raise TwinError(f"{process.name} exited with code {code}; read {process.log}")
+        if not processes:
+            for watcher in self.watchers:
+                watcher()
 
     def stop_all(self, grace: float = 15.0) -> None:
         """SIGTERM every process group we started (newest first), then SIGKILL what is left."""
+        for stop in self.stoppers:
+            stop()
+        self.stoppers.clear()
         for process in reversed(self.processes):
             _signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace

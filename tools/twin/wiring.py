@@ -44,12 +44,14 @@ class StackWiring:
     bucket: str
 
     # -- EKS ---------------------------------------------------------------------------------------------
-    def k8s_secret(self, name: str) -> dict[str, str]:
-        """stringData of the Kubernetes Secret called `name` (as the chart reads it by name)."""
+    def k8s_secret(self, name: str) -> dict[str, str] | None:
+        """stringData of the Kubernetes Secret called `name` (as the chart reads it by name); None if undeclared."""
         found = [r for r in self.plan.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == name]
-        if len(found) != 1:
-            raise KeyError(f"the plan declares no Kubernetes Secret named {name}")
-        return found[0].inputs["stringData"]
+        return found[0].inputs["stringData"] if len(found) == 1 else None
+
+    def k8s_claims(self) -> list[str]:
+        """Names of the PersistentVolumeClaims the program declares."""
+        return [r.inputs["metadata"]["name"] for r in self.plan.of_type("kubernetes:core/v1:PersistentVolumeClaim")]
 
     def airflow_release(self) -> dict[str, Any]:
         """Inputs of the Helm release of the Airflow chart (chart name 'airflow')."""
