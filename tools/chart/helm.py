@@ -30,13 +30,14 @@ def helm_path() -> Path:
 
 
 def run(args: list[str], timeout: float = TIMEOUT_SECONDS) -> str:
-    """stdout of `helm ARGS`; HelmFailed (one line: the subcommand and helm's last error line) otherwise."""
+    """stdout of `helm ARGS`; HelmFailed (one line: the subcommand and helm's error) otherwise."""
     command = [str(helm_path()), *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
         raise HelmFailed(f"helm {args[0]} did not finish in {timeout:g} s") from None
     if done.returncode != 0:
-        errors = [line for line in done.stderr.splitlines() if line.strip()] or ["(no stderr)"]
-        raise HelmFailed(f"helm {args[0]} exited {done.returncode}: {errors[-1].strip()}")
+        # helm spreads one error over several lines (a schema failure names the chart, then each value): join them.
+        error = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip()) or "(no stderr)"
+        raise HelmFailed(f"helm {args[0]} exited {done.returncode}: {error[:800]}")
     return done.stdout
