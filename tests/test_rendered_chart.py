@@ -62,6 +62,15 @@ def test_helm_is_helm_3_from_the_hash_pinned_wheel():
     assert version.startswith("v3.17.2")
 
 
+def test_make_test_installs_helm_first():
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"HELM := {helm.HELM}\n" in makefile
+    test_rule = next(line for line in makefile.splitlines() if line.startswith("test:"))
+    assert "$(HELM)" in test_rule.split()
+    assert "$(HELM): scripts/install-helm scripts/helm-wheel.txt" in makefile
+    assert "/.tools/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
 def test_a_missing_helm_is_one_line_naming_the_make_target():
     assert str(helm.ToolMissing()) == "helm not found at .tools/bin/helm: run `make helm`"
 
