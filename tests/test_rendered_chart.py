@@ -142,7 +142,7 @@ def test_every_reference_resolves_and_every_pod_fits(variant, check):
 def test_the_checks_see_what_they_check(variant):
     """Guard against vacuous passes: the references the checks walk are really there."""
     (_, airflow_version, broker), plan, rendered = variant
-    refs = {(name, key) for _, _, spec in references.pods(rendered) for _, name, key, _ in references._references(spec, "Secret")}
+    refs = {(name, key) for _, _, spec in references.pods(rendered) for _, name, key, _ in references.object_references(spec, "Secret")}
     expected = {("airflow-fernet-key", "fernet-key"), ("airflow-metadata", "connection"),
                 ("airflow-broker-url", "connection"), ("airflow-pgbouncer-config", "pgbouncer.ini"),
                 ("airflow-pgbouncer-stats", "connection"), ("airflow-admin-password", "password")}

@@ -81,7 +81,7 @@ def _pod_template_file_unused(rendered: Rendered, key: str) -> bool:
     return key == "pod_template_file.yaml" and "KubernetesExecutor" not in str(rendered.values.get("executor", ""))
 
 
-def _references(spec: dict, kind: str) -> Iterator[tuple[str, str, str | None, bool]]:
+def object_references(spec: dict, kind: str) -> Iterator[tuple[str, str, str | None, bool]]:
     """(field, object name, key or None, optional) of every reference to a Secret or ConfigMap in a pod spec."""
     ref_key, env_from_key = ("secretKeyRef", "secretRef") if kind == "Secret" else ("configMapKeyRef", "configMapRef")
     volume_key, name_field = ("secret", "secretName") if kind == "Secret" else ("configMap", "name")
@@ -122,7 +122,7 @@ def _references(spec: dict, kind: str) -> Iterator[tuple[str, str, str | None, b
 def _object_problems(rendered: Rendered, kind: str, objects: dict[str, set[str]]) -> list[str]:
     problems = []
     for obj, pod_path, spec in pods(rendered):
-        for field, name, key, optional in _references(spec, kind):
+        for field, name, key, optional in object_references(spec, kind):
             if kind == "ConfigMap" and key is not None and _pod_template_file_unused(rendered, key):
                 continue
             missing = _missing(kind, name, key, objects)
