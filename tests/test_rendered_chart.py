@@ -142,7 +142,8 @@ def test_every_reference_resolves_and_every_pod_fits(variant, check):
 def test_the_checks_see_what_they_check(variant):
     """Guard against vacuous passes: the references the checks walk are really there."""
     (_, airflow_version, broker), plan, rendered = variant
-    refs = {(name, key) for _, _, spec in references.pods(rendered) for _, name, key, _ in references.object_references(spec, "Secret")}
+    refs = {(name, key) for _, _, spec in references.pods(rendered)
+            for _, name, key, _ in references.object_references(spec, "Secret")}
     expected = {("airflow-fernet-key", "fernet-key"), ("airflow-metadata", "connection"),
                 ("airflow-broker-url", "connection"), ("airflow-pgbouncer-config", "pgbouncer.ini"),
                 ("airflow-pgbouncer-stats", "connection"), ("airflow-admin-password", "password")}
@@ -150,7 +151,8 @@ def test_the_checks_see_what_they_check(variant):
         expected.add(("airflow-redis-password", "password"))
     assert expected <= refs
     assert {name for name, _ in refs} <= set(declared_secrets(plan))
-    annotated = [a for a in rendered.of_kind("ServiceAccount") if references.IRSA_ANNOTATION in (a["metadata"].get("annotations") or {})]
+    annotated = [a for a in rendered.of_kind("ServiceAccount")
+                 if references.IRSA_ANNOTATION in (a["metadata"].get("annotations") or {})]
     assert len(annotated) == 5  # scheduler, dag-processor, triggerer, worker, api-server/webserver
     assert rendered.get("Deployment", "airflow-worker")["spec"]["template"]["spec"]["nodeSelector"]
     assert len(exposure.generated_secrets(plan)) >= 8
