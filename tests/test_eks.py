@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
-from tests.conftest import planned, stack_value
+from tests.conftest import ROOT, planned, stack_value
 
 EKS = {"target": "eks"}
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -128,9 +129,12 @@ def test_chart_release_is_pinned_and_runs_hooks():
     from components.eks.chart_values import chart_version
 
     release = airflow_release(planned("dev", **EKS)).inputs
-    assert release["chart"] == "airflow"
-    assert release["repositoryOpts"] == {"repo": "https://airflow.apache.org"}
-    assert release["version"] == chart_version("3.3.1")
+    # The vendored chart folder, not a repository: the bytes tests/test_rendered_chart.py renders are the ones installed.
+    assert release["chart"] == "./components/eks/charts/airflow-1.21.0"
+    assert "repositoryOpts" not in release
+    assert release["version"] == chart_version("3.3.1") == "1.21.0"
+    chart_yaml = yaml.safe_load((ROOT / release["chart"] / "Chart.yaml").read_text())
+    assert (chart_yaml["name"], chart_yaml["version"]) == ("airflow", release["version"])
     assert release.get("skipAwait") in (None, False)  # hooks and jobs are awaited
     values = release["values"]
     assert values["executor"] == "CeleryExecutor"

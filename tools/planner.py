@@ -42,6 +42,7 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
     outputs: dict[str, Any] = field(default_factory=dict)
+    secret_paths: set[str] = field(default_factory=set)  # every input sent as a secret, at any depth ('values.a.b')
 
 
 @dataclass
@@ -223,12 +224,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.planned.append(PlannedResource(
             urn=urn, type=request.type, name=request.name, parent=request.parent, custom=request.custom,
             inputs=_unwrap(raw), secret_inputs={key for key, value in raw.items() if _is_secret(value)},
-            protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete), outputs=dict(state)))
+            protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete), outputs=dict(state),
+            secret_paths=set(_secret_paths(raw))))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=wire)
 
 
 def _is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def _secret_paths(value: Any, path: str = "") -> Iterable[str]:
+    if _is_secret(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _secret_paths(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _secret_paths(item, f"{path}[{index}]")
 
 
 def _unwrap(value: Any) -> Any:

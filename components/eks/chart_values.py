@@ -29,8 +29,11 @@ from .. import airflow_config as af
 from ..settings import PodResources, ResourceSettings, WorkerSettings
 from .irsa import NAMESPACE, service_account_name
 
-CHART_REPOSITORY = "https://airflow.apache.org"
 CHART_VERSIONS_FILE = Path(__file__).with_name("chart_versions.json")
+# The official chart releases, vendored byte-identical (charts/SOURCE.md): the Release installs these bytes, the
+# same ones `make test` renders with a real helm, instead of fetching a tarball from the chart repository.
+CHARTS_DIR = Path(__file__).with_name("charts")
+_CHART_PATH_PREFIX = f"./{CHARTS_DIR.resolve().relative_to(Path(__file__).resolve().parents[2]).as_posix()}/airflow-"
 FULLNAME = "airflow"
 AIRFLOW_UID = 50000
 PGBOUNCER_PORT = 6543
@@ -62,6 +65,18 @@ class SecretNames:
 def chart_version(airflow_version: str) -> str:
     """The chart release pinned for an Airflow version (components/eks/chart_versions.json)."""
     return json.loads(CHART_VERSIONS_FILE.read_text())["charts"][airflow_version]["chart"]
+
+
+def chart_path(airflow_version: str) -> str:
+    """The vendored chart of that pin, relative to the project root: the Pulumi program and its kubernetes provider run
+    there (the provider resolves a local chart from its working directory), and a relative path keeps the Release's
+    inputs the same on every checkout."""
+    return f"{_CHART_PATH_PREFIX}{chart_version(airflow_version)}"
+
+
+def is_airflow_chart(chart: str) -> bool:
+    """Whether a Helm Release's `chart` input is one of the vendored Airflow charts (how readers of a plan find it)."""
+    return chart.startswith(_CHART_PATH_PREFIX)
 
 
 def is_airflow3(airflow_version: str) -> bool:

@@ -84,8 +84,9 @@ class EksAirflow(pulumi.ComponentResource):
             airflow_config={**settings.mwaa.airflow_configuration_options,
                             **af.portable_airflow_config(platform.secrets_prefixes)}))
         self.release = k8s.helm.v3.Release(
-            f"{name}-airflow", name="airflow", chart="airflow", version=chart.chart_version(settings.airflow_version),
-            repository_opts={"repo": chart.CHART_REPOSITORY}, namespace=NAMESPACE, values=values,
+            # The vendored chart folder (no repository_opts): what tests/test_rendered_chart.py renders is what deploys.
+            f"{name}-airflow", name="airflow", chart=chart.chart_path(settings.airflow_version),
+            version=chart.chart_version(settings.airflow_version), namespace=NAMESPACE, values=values,
             # Waits until the migration and admin-user Jobs have completed and every pod is ready.
             timeout=1200, wait_for_jobs=True,
             opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider,

@@ -14,6 +14,7 @@ from typing import Any
 
 import dill
 
+from components.eks.chart_values import is_airflow_chart
 from tools.planner import AwsMocks, Plan, plan
 
 ALPHANUMERIC = string.ascii_letters + string.digits
@@ -54,8 +55,9 @@ class StackWiring:
         return [r.inputs["metadata"]["name"] for r in self.plan.of_type("kubernetes:core/v1:PersistentVolumeClaim")]
 
     def airflow_release(self) -> dict[str, Any]:
-        """Inputs of the Helm release of the Airflow chart (chart name 'airflow')."""
-        return next(r.inputs for r in self.plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs.get("chart") == "airflow")
+        """Inputs of the Helm release of the Airflow chart (the vendored chart folder)."""
+        return next(r.inputs for r in self.plan.of_type("kubernetes:helm.sh/v3:Release")
+                    if is_airflow_chart(r.inputs.get("chart", "")))
 
     def rds(self) -> tuple[str, int]:
         db = self.plan.one("aws:rds/instance:Instance")
