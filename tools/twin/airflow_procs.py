@@ -7,13 +7,10 @@ listeners, local paths, the simple auth manager's admin login, and one API worke
 
 from __future__ import annotations
 
-import configparser
-import io
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -22,22 +19,11 @@ from tools.planner import ROOT
 from .errors import TwinError
 from .files import write_private
 from .ports import LOOPBACK, free_port
-from .supervisor import Process, Supervisor
+from .supervisor import Supervisor
 
 AIRFLOW_VENV = Path(os.environ.get("TWIN_AIRFLOW_VENV", ROOT / ".venv-airflow"))
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 ADMIN_USER = "admin"
-# The long-running components, as the chart (and MWAA) run them: one process each, CeleryExecutor.
-# Log servers are skipped: they listen on every interface; logs are read from the bucket or the shared folder.
-COMPONENTS = {
-    "api-server": ["api-server"],
-    "scheduler": ["scheduler"],
-    "dag-processor": ["dag-processor"],
-    "triggerer": ["triggerer", "--skip-serve-logs"],
-    "worker": ["celery", "worker", "--skip-serve-logs"],
-}
-
-Wrap = Callable[[str, list[str]], tuple[list[str], dict[str, str]]]  # component, argv -> argv, extra env
 
 
 @dataclass
@@ -64,21 +50,9 @@ def installed_airflow_version() -> str:
 def new_home(workdir: Path, admin_password: str) -> AirflowHome:
     home = workdir / "airflow-home"
     (home / "dags").mkdir(parents=True, exist_ok=True)
-    # The simple auth manager reads the admin login from this file (written by twin_environment).
+    # The simple auth manager reads the admin login from this file (written by service_settings).
     return AirflowHome(home=home, dags=home / "dags", api_port=free_port(), admin_password=admin_password,
                        passwords_file=home / "simple_auth_manager_passwords.json")
-
-
-def write_airflow_cfg(home: AirflowHome, config: dict[str, dict[str, str]]) -> None:
-    """The chart's `config` value rendered into airflow.cfg, as its ConfigMap does."""
-    parser = configparser.RawConfigParser()
-    for section, options in config.items():
-        parser.add_section(section)
-        for key, value in options.items():
-            parser.set(section, key, str(value))
-    rendered = io.StringIO()
-    parser.write(rendered)
-    write_private(home.home / "airflow.cfg", rendered.getvalue())
 
 
 def process_environment() -> dict[str, str]:
@@ -87,28 +61,19 @@ def process_environment() -> dict[str, str]:
     return {**base, "PATH": f"{AIRFLOW_VENV / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}"}
 
 
-def twin_environment(home: AirflowHome) -> dict[str, str]:
-    """What only the twin sets: home and paths, loopback API, the admin login (password from the plan)."""
+def service_settings(home: AirflowHome) -> dict[str, str]:
+    """What only the twin sets, as the service would: paths, loopback API, the admin login (0600 password file)."""
     write_private(home.passwords_file, json.dumps({ADMIN_USER: home.admin_password}))
     return {
-        **process_environment(),
-        "AIRFLOW_HOME": str(home.home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home.home / "logs"),
         "AIRFLOW__API__HOST": LOOPBACK,
         "AIRFLOW__API__PORT": str(home.api_port),
         "AIRFLOW__API__BASE_URL": home.url,
-        "AIRFLOW__API__WORKERS": "1",
         # Off unless the stack's options turn it on; then on loopback and a port of its own, not 0.0.0.0:8974.
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home.passwords_file),
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "PYTHONWARNINGS": "ignore",
     }
 
 
@@ -116,28 +81,22 @@ def _airflow(args: list[str]) -> list[str]:
     return [str(AIRFLOW_VENV / "bin" / "airflow"), *args]
 
 
-def migrate_db(supervisor: Supervisor, env: dict[str, str], wrap: Wrap, timeout: float = 600) -> None:
-    """`airflow db migrate`, as the chart's migrate-database Job runs it; waits until it exits."""
-    argv, extra = wrap("db-migrate", _airflow(["db", "migrate"]))
-    process = supervisor.start("db-migrate", argv, env={**env, **extra})
+def migrate_db(supervisor: Supervisor, env: dict[str, str], timeout: float = 600) -> None:
+    """`airflow db migrate`, as MWAA's migrate-db command runs it before the containers; waits until it exits."""
+    process = supervisor.start("migrate-db", _airflow(["db", "migrate"]), env=env)
     try:
         code = process.popen.wait(timeout=timeout)
     except Exception:
-        raise TwinError(f"db-migrate did not finish within {timeout:.0f}s; read {process.log}") from None
+        raise TwinError(f"migrate-db did not finish within {timeout:.0f}s; read {process.log}") from None
     supervisor.processes.remove(process)
     if code != 0:
-        raise TwinError(f"db-migrate exited with code {code}; read {process.log}")
+        raise TwinError(f"migrate-db exited with code {code}; read {process.log}")
 
 
-def start_components(supervisor: Supervisor, home: AirflowHome, env: dict[str, str], wrap: Wrap) -> list[Process]:
-    started = []
-    for component, args in COMPONENTS.items():
-        argv, extra = wrap(component, _airflow(args))
-        ports = (home.api_port,) if component == "api-server" else ()
-        started.append(supervisor.start(component, argv, env={**env, **extra}, ports=ports))
-    api = started[0]
-    supervisor.wait(api, lambda: _healthy(home.url), f"{home.url}/api/v2/monitor/health", timeout=240)
-    return started
+def wait_healthy(supervisor: Supervisor, home: AirflowHome, timeout: float = 240) -> None:
+    """Until the API server answers /api/v2/monitor/health (every process still running meanwhile)."""
+    api = next(p for p in supervisor.processes if p.name.endswith("api-server"))
+    supervisor.wait(api, lambda: _healthy(home.url), f"{home.url}/api/v2/monitor/health", timeout=timeout)
 
 
 def _healthy(url: str) -> bool:
@@ -145,7 +104,3 @@ def _healthy(url: str) -> bool:
         return requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200
     except requests.RequestException:
         return False
-
-
-def unwrapped(_component: str, argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    return argv, {}

@@ -116,3 +116,9 @@ def sqs_queue_names(stack: StackWiring, aws_env: dict[str, str], prefix: str) ->
     with _environment(aws_env):
         urls = boto3.client("sqs", region_name=stack.region).list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
     return sorted(url.rsplit("/", 1)[-1] for url in urls)
+
+
+def create_queue(stack: StackWiring, aws_env: dict[str, str], name: str) -> str:
+    """An SQS queue on moto, as MWAA's service creates the environment's Celery queue; returns its URL."""
+    with _environment(aws_env):
+        return boto3.client("sqs", region_name=stack.region).create_queue(QueueName=name)["QueueUrl"]

@@ -21,7 +21,8 @@ from . import aws
 from .airflow_procs import ADMIN_USER, AirflowHome, process_environment
 from .certs import Certificates, make_certificates
 from .checks import CheckContext, WiringCheck
-from .datastores import (PGBOUNCER, Postgres, check_stats_connection, psql_query, rewrite_pgbouncer_ini, start_redis)
+from . import datastores
+from .datastores import Postgres, check_stats_connection, psql_query, rewrite_pgbouncer_ini, start_redis
 from .endpoints import LISTEN_SETTINGS, Endpoints, Service, rewrite_config, rewrite_env
 from .errors import TwinError
 from .files import write_private
@@ -178,7 +179,7 @@ class EksTwin:
                 os.chown(path, nobody.pw_uid, nobody.pw_gid)
         else:  # PgBouncer refuses -u when not started as root
             argv = [w for i, w in enumerate(argv) if w != "-u" and (i == 0 or argv[i - 1] != "-u")]
-        process = self.supervisor.start(f"{workload.name}.{container.name}", [PGBOUNCER, *argv[1:]], ports=(port,))
+        process = self.supervisor.start(f"{workload.name}.{container.name}", [datastores.PGBOUNCER, *argv[1:]], ports=(port,))
         self.supervisor.wait_port(process, port, timeout=30)
         stats_url = container_env_of(workload, "metrics-exporter", self.secret).get("DATABASE_URL")
         if stats_url:

@@ -86,7 +86,10 @@ class Workload:
         return [Container(self.ref, c["name"], c.get("image", ""), c) for c in self.pod_spec["containers"]]
 
     def volumes(self) -> dict[str, dict[str, Any]]:
-        return {v["name"]: v for v in self.pod_spec.get("volumes", [])}
+        """The pod's volumes, and a StatefulSet's volumeClaimTemplates (each pod claims its own volume)."""
+        claimed = {t["metadata"]["name"]: {"name": t["metadata"]["name"], "volumeClaimTemplate": t}
+                   for t in self.manifest["spec"].get("volumeClaimTemplates", [])}
+        return {**claimed, **{v["name"]: v for v in self.pod_spec.get("volumes", [])}}
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class PodFilesystem:
             keys = [sub] if sub else sorted(secrets(name) or {})
             data = {key: secret_value(secrets, name, key, where) for key in keys}
             self._files(target, sub, data, where, f"Secret {name}", private=True)
-        elif "emptyDir" in volume:
+        elif "emptyDir" in volume or "volumeClaimTemplate" in volume:  # a StatefulSet's own claim: the pod's alone
             shared = self.root.parent / f"{self.root.name}.volumes" / volume["name"]
             shared.mkdir(parents=True, exist_ok=True)
             _link(target, shared)

@@ -1,0 +1,94 @@
+"""How Amazon MWAA's own images start Airflow, as data: the rules the MWAA twin follows.
+
+Read from aws/amazon-mwaa-docker-images at commit 9d2bebb5c7858e27a1c6afb20b7827840217e3a0, folder
+images/airflow/3.3.1 (all its files last changed in 0028196ecde7, "Add Airflow 3.3.1 image"); written here in
+this project's words, no code copied:
+- python/mwaa/entrypoint.py `main()`: per container, the startup script, then the requirements install, then the
+  component's processes; the database migration runs neither.
+- python/mwaa/config/setup_environment.py: the environment is merged in layers (later wins): the container's
+  environment, MWAA's opinionated settings, the startup script's exported environment, the customer's configuration
+  options, protected variables from the container, MWAA's essential settings. So a `startup.sh` export of a
+  protected, essential or configured name is silently dropped on MWAA.
+- python/mwaa/execute_command.py: the container commands and the Airflow processes each runs.
+- python/mwaa/config/celery.py, sqs.py, airflow.py: Celery on SQS with predefined queues, visibility timeout
+  43200 s, the queue as `[operators] default_queue`; tasks in a new interpreter (an opinionated default).
+- python/mwaa/utils/user_requirements.py: a failed `pip install -r requirements.txt` is logged and the container
+  starts anyway.
+"""
+
+from __future__ import annotations
+
+import json
+
+# The container commands and the Airflow processes each one runs (execute_command.py); migrate-db runs apart.
+CONTAINERS = {
+    "scheduler": {"scheduler": ["scheduler"], "dag-processor": ["dag-processor"], "triggerer": ["triggerer"]},
+    "worker": {"worker": ["celery", "worker"]},
+    "webserver": {"api-server": ["api-server"]},
+}
+# Names a startup script cannot change: `_is_protected_os_environ` (any MWAA__* too).
+PROTECTED = frozenset({
+    "AIRFLOW_ENV_ID", "AIRFLOW_ENV_NAME", "AIRFLOW_HOME", "AIRFLOW_TASK_REVISION_ID", "AIRFLOW_VERSION",
+    "AIRFLOW__AWS_MWAA__REDIRECT_URL", "JWT_PUBLIC_KEY", "AIRFLOW__WEBSERVER__BASE_URL", "AIRFLOW__API__BASE_URL",
+    "AWS_DEFAULT_REGION", "AWS_REGION", "CUSTOMER_ACCOUNT_ID", "ECS_AGENT_URI", "ECS_CONTAINER_METADATA_URI",
+    "ECS_CONTAINER_METADATA_URI_V4", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_EXECUTION_ENV", "PYTHONPATH",
+    "PYTHONUNBUFFERED", "WATCHTOWER_VERSION", "USE_NON_CRITICAL_LOGGING", "AIRFLOW__CORE__DATABASE_ACCESS_ISOLATION",
+})
+# Defaults MWAA sets and a startup script or an option may change (config/airflow.py, config/environ.py).
+OPINIONATED = {
+    "AIRFLOW__CORE__EXECUTE_TASKS_NEW_PYTHON_INTERPRETER": "True",
+    "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "proxy,proxies",
+    "AIRFLOW__SCHEDULER__SCHEDULE_AFTER_TASK_EXECUTION": "False",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "1800.0",
+    "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+    "AIRFLOW_CONN_AWS_DEFAULT": "aws://",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+SQS_VISIBILITY_TIMEOUT = 43200
+STARTUP_SCRIPT_TIMEOUT = 5 * 60 - 5  # seconds
+REQUIREMENTS_TIMEOUT = 9 * 60
+
+
+def is_protected(name: str) -> bool:
+    return name.startswith("MWAA__") or name in PROTECTED
+
+
+def essential(command: str, airflow_version: str, queue_url: str, region: str, use_ssl: bool) -> dict[str, str]:
+    """MWAA's essential settings for a container command (always win), Celery on SQS included."""
+    queue = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    transport = {"broker_transport_options": {
+        "predefined_queues": {queue: {"url": queue_url}, "default": {"url": queue_url}},
+        "is_secure": use_ssl, "region": region, "visibility_timeout": SQS_VISIBILITY_TIMEOUT}}
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__MULTI_TEAM": "False",
+        "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+        "AIRFLOW__TRIGGERER__QUEUES_ENABLED": "False",
+        "AIRFLOW__API_AUTH__JWT_ALGORITHM": "HS256",
+        "AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME": "86400",
+        # From 3.2 Airflow reads broker_transport_options as a string; MWAA passes them through extra_celery_config.
+        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps(transport),
+        "AIRFLOW__CELERY__WORKER_ENABLE_REMOTE_CONTROL": "False",
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+        "AWS_EXECUTION_ENV": f"Amazon_MWAA_{airflow_version.replace('.', '')}",
+        "MWAA_AIRFLOW_COMPONENT": command,
+        "MWAA_COMMAND": command,
+    }
+
+
+def merge(container: dict[str, str], startup: dict[str, str], options: dict[str, str],
+          essentials: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment MWAA gives a container's processes, and each startup.sh export it drops -> why."""
+    protected = {k: v for k, v in container.items() if is_protected(k)}
+    merged = {**container, **OPINIONATED, **startup, **options, **protected, **essentials}
+    exported = {k: v for k, v in startup.items() if container.get(k) != v}  # what the script set or changed
+    dropped = {}
+    for name, value in exported.items():
+        if merged.get(name) == value:
+            continue
+        dropped[name] = ("MWAA's essential setting" if name in essentials else
+                         "a protected variable" if name in protected else
+                         "an airflowConfigurationOptions entry" if name in options else "overridden")
+    return merged, dropped
