@@ -6,7 +6,7 @@ import pytest
 
 from components import airflow_config as af
 from tools.twin.errors import TwinError
-from tools.twin.mwaa import configuration_environment, local_constraints, startup_wrapper
+from tools.twin.mwaa import configuration_environment, local_constraints
 
 
 def test_configuration_options_become_airflow_environment_variables(planned):
@@ -28,11 +28,3 @@ def test_requirements_constraint_points_at_the_shipped_copy():
     assert af.constraints_url("3.3.1") not in local
     assert f'--constraint "{af.constraints_file("3.3.1")}"' in local
     assert local.splitlines()[1:] == rendered.splitlines()[1:]
-
-
-def test_startup_script_is_sourced_before_every_component_but_not_the_migration(tmp_path):
-    wrap = startup_wrapper(tmp_path / "startup.sh", "airflow-dev", "3.3.1")
-    argv, env = wrap("scheduler", ["airflow", "scheduler"])
-    assert argv == ["bash", "-c", '. "$0"; exec "$@"', str(tmp_path / "startup.sh"), "airflow", "scheduler"]
-    assert env["MWAA_AIRFLOW_COMPONENT"] == "scheduler"
-    assert wrap("db-migrate", ["airflow", "db", "migrate"]) == (["airflow", "db", "migrate"], {})

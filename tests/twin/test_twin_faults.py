@@ -28,7 +28,9 @@ def _fails(started_pids, target="eks", overrides=None) -> str:
 def test_wrong_broker_port_in_components_names_the_setting(monkeypatch, started_pids):
     monkeypatch.setattr(eks_component, "REDIS_PORT", 6380)  # the broker URL's port; ElastiCache still listens on 6379
     message = _fails(started_pids)
-    assert message.startswith("airflow-broker-url connection: endpoint ")
+    # Named where the kubelet resolves it: the first Airflow container's env (from the airflow-broker-url Secret).
+    assert message.startswith("Deployment/airflow-api-server initContainer wait-for-airflow-migrations: "
+                              "env AIRFLOW__CELERY__BROKER_URL: endpoint ")
     assert ".cache.amazonaws.com:6380 is provided by no declared service" in message
     assert "@" not in message and "rediss://" not in message  # the URL (and its password) is not in the message
 
@@ -38,9 +40,9 @@ def test_bad_pgbouncer_ini_line_fails_pgbouncer_with_its_log(monkeypatch, starte
     monkeypatch.setattr(chart_values, "pgbouncer_ini", lambda *a: original(*a).replace(
         "pool_mode = transaction", "pool_mode = transactoin"))
     message = _fails(started_pids)
-    assert message.startswith("pgbouncer exited with code ")
+    assert message.startswith("airflow-pgbouncer.pgbouncer exited with code ")
     log = log_named_in(message)
-    assert log.name == "pgbouncer.log" and "pool_mode" in log.read_text()
+    assert log.name == "airflow-pgbouncer.pgbouncer.log" and "pool_mode" in log.read_text()
     remove_workdir(message)
 
 
@@ -73,3 +75,54 @@ def test_stack_airflow_version_must_be_the_pinned_environments(started_pids):
     assert str(raised.value).startswith("airflowVersion: the stack runs 3.2.1 but ")
     assert "make airflow-venv AIRFLOW_VERSION=3.2.1" in str(raised.value)
     assert started_pids == []  # checked before anything starts
+
+
+# ---------------------------------------------------------------------- faults in what the chart and MWAA run
+
+
+def test_a_secret_key_renamed_in_components_names_the_secret_the_key_and_who_reads_it(monkeypatch, started_pids):
+    original = eks_component.k8s.core.v1.Secret
+
+    def renamed(name, *args, string_data=None, **kwargs):
+        if string_data and "fernet-key" in string_data:
+            string_data = {"fernet_key": string_data["fernet-key"]}
+        return original(name, *args, string_data=string_data, **kwargs)
+
+    monkeypatch.setattr(eks_component.k8s.core.v1, "Secret", renamed)
+    message = _fails(started_pids)
+    assert message == ("Deployment/airflow-api-server initContainer wait-for-airflow-migrations: env AIRFLOW__CORE__FERNET_KEY: "
+                       "Secret airflow-fernet-key has no key 'fernet-key' (it has: fernet_key)")
+
+
+def test_a_pgbouncer_auth_file_the_chart_does_not_mount_is_named(monkeypatch, started_pids):
+    original = chart_values.pgbouncer_ini
+    monkeypatch.setattr(chart_values, "pgbouncer_ini", lambda *a: original(*a).replace(
+        "auth_file = /etc/pgbouncer/users.txt", "auth_file = /etc/pgbouncer/userlist.txt"))
+    message = _fails(started_pids)
+    assert message == ("Secret airflow-pgbouncer-config pgbouncer.ini: auth_file /etc/pgbouncer/userlist.txt is not where "
+                       "the chart mounts users.txt (/etc/pgbouncer/users.txt) in Deployment/airflow-pgbouncer container pgbouncer")
+
+
+def test_a_startup_script_export_mwaa_ignores_is_named(monkeypatch, tmp_path, started_pids):
+    from components import airflow_config
+
+    script = tmp_path / "startup.sh"
+    script.write_text(airflow_config.STARTUP_SCRIPT.read_text() + "export AIRFLOW_HOME=/tmp/elsewhere\n")
+    monkeypatch.setattr(airflow_config, "STARTUP_SCRIPT", script)
+    message = _fails(started_pids, target="mwaa")
+    assert message == "startup.sh: export AIRFLOW_HOME is ignored on MWAA (a protected variable)"
+
+
+def test_a_probe_that_cannot_pass_names_the_pod_and_the_probe(monkeypatch, started_pids):
+    original = chart_values.airflow_values
+
+    def with_failing_probe(inputs):
+        values = original(inputs)
+        values["triggerer"]["livenessProbe"] = {"initialDelaySeconds": 0, "periodSeconds": 2, "failureThreshold": 2,
+                                                "command": ["sh", "-c", "exit 3"]}
+        return values
+
+    monkeypatch.setattr(chart_values, "airflow_values", with_failing_probe)
+    message = _fails(started_pids)
+    assert message == ("Deployment/airflow-triggerer container triggerer: livenessProbe (exec: sh -c exit 3) failed 2 times "
+                       "in a row (failureThreshold 2); last: exit 3: no output")

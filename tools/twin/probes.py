@@ -94,7 +94,7 @@ class ContainerProbes:
     def due(self, now: float) -> list[Probe]:
         due = []
         for kind, probe in self.probes.items():
-            if kind != "startupProbe" and not self.started_ok:
+            if (kind == "startupProbe") == self.started_ok:  # startup runs until it passes, the others after that
                 continue
             # initialDelaySeconds counts from the container's start; liveness and readiness wait for startup too.
             first = self.next_run.setdefault(kind, self.started + probe.setting("initialDelaySeconds"))
