@@ -8,6 +8,7 @@ cluster: RDS is a PostgreSQL with TLS, ElastiCache a Redis with TLS and AUTH, th
 
 from __future__ import annotations
 
+import configparser
 import os
 import pwd
 import re
@@ -31,6 +32,7 @@ from .manifests import Container, Workload, service_ports, workloads
 from .podfs import PodFilesystem
 from .ports import LOOPBACK, free_port
 from .probes import KINDS, Probe, ProbeRunner
+from .runs import AirflowApi
 from .statsd import StatsdListener
 from .supervisor import Supervisor
 from .wiring import StackWiring
@@ -272,10 +274,27 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     password = _admin_password(twin, rendered)
     home = AirflowHome(home=supervisor.workdir, dags=dags, api_port=api_port, admin_password=password,
                        passwords_file=write_private(supervisor.workdir / "admin-password", password))
-    twin.checks += [_skipped_line(kubelet)]
+    twin.checks += [_skipped_line(kubelet), _fab_login(rendered, home)]
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=_task_env(rendered).get("DEPLOYMENT_TARGET", "unknown"),
                            remote_logs=_remote_logging(rendered), after_runs=lambda: _after_runs(twin, kubelet))
     return home, context, twin.checks
+
+
+def _fab_login(rendered: Rendered, home: AirflowHome) -> WiringCheck:
+    """The chart's admin (made by its create-user Job) logs in through the auth manager of the rendered airflow.cfg."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(next(m for m in rendered.of_kind("ConfigMap") if "airflow.cfg" in m.get("data", {}))["data"]["airflow.cfg"])
+    manager = config.get("core", "auth_manager", fallback="(Airflow's default)")
+    api = AirflowApi(home.url, ADMIN_USER, home.admin_password)
+    try:
+        api.login()
+        user = api.session.get(f"{home.url}/auth/fab/v1/users/{ADMIN_USER}", timeout=30)
+    except TwinError as exc:
+        return WiringCheck("fab-login", "", problem=str(exc))
+    roles = [r["name"] for r in user.json().get("roles", [])] if user.ok else []
+    if "Admin" not in roles:
+        return WiringCheck("fab-login", "", problem=f"/auth/fab/v1/users/{ADMIN_USER} answered {user.status_code} {roles}")
+    return WiringCheck("fab-login", f"{ADMIN_USER} logged in through {manager.rsplit('.', 1)[-1]} (roles {', '.join(roles)})")
 
 
 def _admin_password(twin: EksTwin, rendered: Rendered) -> str:
