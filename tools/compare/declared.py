@@ -151,7 +151,7 @@ class CeleryWorkers:
 @dataclass(frozen=True)
 class PodSizes:
     """What the EKS plan's pods request, read from the Airflow release's values and the stack config the plan ran
-    with (the same settings the program fits onto nodes: components/settings.py)."""
+    with (the same settings the program fits onto nodes: components/settings)."""
 
     platform: dict[str, PodResources]  # always-on chart pods (one replica each) by chart key, with the system add-ons
     node_reserved: PodResources  # what each node keeps from pods

@@ -10,7 +10,7 @@ Source: docs/research/chart-notes.md, "EKS Kubernetes versions" (compiled 2026-1
 - 1.36: a blog post (devopsdreams, 2026-08-16), not AWS; it equals the 14-month rule from 1.36's EKS release on
   2026-06-02 (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
 Refresh from the EKS Kubernetes release calendar on that AWS page; add a row for every version
-components/settings.py allows (EKS_KUBERNETES_VERSIONS), or the comparison stops with an error naming it.
+components/settings allows (EKS_KUBERNETES_VERSIONS), or the comparison stops with an error naming it.
 """
 
 from __future__ import annotations
