@@ -17,6 +17,7 @@ from tests.test_costs import AS_OF, NO_GROWTH, PINNED, by_id, pinned_plans, tiny
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare
 from tools.compare.render import scale_text
+from tools.compare.sensitivity import tco_sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +47,59 @@ def test_default_operations_have_a_stated_basis(cached_planner, capsys):
     code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json")
     ops = json.loads(out)["operations"]
     assert (ops["mwaa"]["hoursPerMonth"], ops["eks"]["hoursPerMonth"], ops["eks"]["hourlyRate"]) == (4, 20, 100)
-    assert "every ~14 months or extended support" in ops["eks"]["basis"] and "on-call" in ops["eks"]["basis"]
+    # the upgrade cadence the basis states is the sourced one: three Kubernetes minor releases a year, one at a time
+    assert "3 Kubernetes minor upgrades a year" in ops["eks"]["basis"] and "KEP-2572" in ops["eks"]["basis"]
+    assert "on-call" in ops["eks"]["basis"] and ops["eks"]["overridden"] == []
+
+
+def test_basis_says_which_operations_figures_were_overridden(cached_planner, capsys):
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json", "--assume", "eksOpsHoursPerMonth=8",
+                           "--assume", "opsHourlyRate=75")
+    ops = json.loads(out)["operations"]
+    assert ops["eks"]["basis"].startswith("8 h set with --assume eksOpsHoursPerMonth (the default 20 h breaks down as:")
+    assert "rate $75/h set with --assume opsHourlyRate (default $100/h)" in ops["eks"]["basis"]
+    assert ops["mwaa"]["basis"].startswith("MWAA upkeep:") and "rate $75/h set" in ops["mwaa"]["basis"]
+    assert ops["eks"]["overridden"] == ["eksOpsHoursPerMonth", "opsHourlyRate"]
+
+
+def test_sensitivity_states_where_the_tco_verdict_flips():
+    # Bills MWAA 440.21, EKS 346.33 (the dev figures at its workload); MWAA 4 h, EKS 20 h at $100/h.
+    # EKS saves 93.88 on the bill: EKS TCO cheaper while EKS hours < 4 + 93.88 / 100 = 4.9388, MWAA hours > 20 - 0.9388
+    # = 19.0612, or the rate < 93.88 / (20 - 4) = 5.8675.
+    ops = {"mwaa": {"hoursPerMonth": 4, "hourlyRate": 100}, "eks": {"hoursPerMonth": 20, "hourlyRate": 100}}
+    s = tco_sensitivity(440.21, 346.33, ops)
+    by_key = {t["key"]: t for t in s["thresholds"]}
+    assert by_key["eksOpsHoursPerMonth"]["breakEven"] == 4.94 and by_key["eksOpsHoursPerMonth"]["eksCheaperIf"] == "below"
+    assert by_key["mwaaOpsHoursPerMonth"]["breakEven"] == 19.06 and by_key["mwaaOpsHoursPerMonth"]["eksCheaperIf"] == "above"
+    assert by_key["opsHourlyRate"]["breakEven"] == 5.87 and by_key["opsHourlyRate"]["eksCheaperIf"] == "below"
+    assert s["sentence"].startswith("EKS is cheaper in TCO if its upkeep is below 4.94 h/month (now 20 h/month)")
+    # EKS's bill higher and it takes more hours: no hourly rate makes it cheaper
+    s = tco_sensitivity(254.26, 267.36, ops)
+    assert {t["key"]: t["breakEven"] for t in s["thresholds"]}["opsHourlyRate"] is None
+    assert "no value of the hourly rate alone makes EKS cheaper" in s["sentence"]
+    # EKS cheaper on the bill by more than all of MWAA's hours cost: cheaper whatever MWAA's upkeep
+    s = tco_sensitivity(1000, 100, {"mwaa": {"hoursPerMonth": 4, "hourlyRate": 100},
+                                    "eks": {"hoursPerMonth": 2, "hourlyRate": 100}})
+    assert "EKS is cheaper in TCO whatever MWAA's upkeep or the hourly rate" in s["sentence"]
+
+
+def test_dev_tco_flips_at_about_4_9_eks_ops_hours(cached_planner, capsys):
+    """The issue's figure, reproduced by the tool: dev's TCO at its workload flips at ~4.9 EKS ops hours a month,
+    in the JSON (tco.sensitivity), the terminal headline and the PR comment."""
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json")
+    data = json.loads(out)
+    at = data["tco"]["sensitivity"]["atConfiguredWorkload"]
+    eks = next(t for t in at["thresholds"] if t["key"] == "eksOpsHoursPerMonth")
+    bill = data["breakEven"]["atConfiguredWorkload"]
+    assert eks["breakEven"] == pytest.approx(4 + (bill["mwaa"]["monthly"] - bill["eks"]["monthly"]) / 100, abs=0.006)
+    assert 4.85 <= eks["breakEven"] <= 4.95
+    assert "idle" in data["tco"]["sensitivity"]
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot")
+    assert f"Sensitivity, TCO at the configured workload: EKS is cheaper in TCO if its upkeep is below " \
+           f"{eks['breakEven']:.3g} h/month" in " ".join(out.split())
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--markdown")
+    assert f"**Sensitivity, TCO at the configured workload:** EKS is cheaper in TCO if its upkeep is below " \
+           f"{eks['breakEven']:.3g} h/month" in out
 
 
 def test_workload_growth_prices_task_logs_nat_and_cross_az_per_task_hour():
@@ -130,6 +183,23 @@ def test_plot_labels_sit_outside_the_plot_area(monkeypatch, tmp_path):
     assert labels and all(t.get_window_extent().y0 >= plot_area.y1 for t in labels)  # above the axes
     assert ax.get_legend().get_window_extent().y1 <= plot_area.y0  # below the axes
     assert any(t.get_text() == "EKS bill cheaper from 6 (0.6×)" for t in labels)
+
+
+def test_plot_shows_the_tco_sensitivity_below_the_legend(monkeypatch, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from tools.compare.plot import write_plot
+
+    closed = []
+    monkeypatch.setattr(plt, "close", lambda fig: closed.append(fig))
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(), SCAN_3X, as_of=AS_OF)
+    line = result.sensitivity["atConfiguredWorkload"]["sentence"]
+    write_plot(result.break_even, tmp_path / "p.png", "dev", "us-east-1", tco=result.tco_break_even, sensitivity=line)
+    fig = closed[0]
+    fig.canvas.draw()
+    text = next(t for t in fig.texts if "TCO at the configured workload" in t.get_text())
+    assert " ".join(text.get_text().replace("\\$", "$").split()) == f"TCO at the configured workload: {line}"
+    assert text.get_window_extent().y1 <= fig.axes[0].get_legend().get_window_extent().y0  # under the legend
     monkeypatch.undo()
     plt.close(fig)
 

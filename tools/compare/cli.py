@@ -43,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
                         "extended support")
     p.add_argument("--commitment", choices=("none", "1y"), default="none",
                    help="price EC2, RDS and ElastiCache at 1-year Savings Plan / reserved rates (default: On-Demand)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also list every price used with its source and the date it was read (the JSON always has them)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
@@ -151,7 +153,8 @@ def _run(args: argparse.Namespace, err) -> int:
             from .plot import write_plot
 
             path = Path(args.plot) if args.plot else ROOT / "out" / f"break-even-{args.stack}.png"
-            write_plot(result.break_even, path, args.stack, result.region, prices.currency, result.tco_break_even)
+            write_plot(result.break_even, path, args.stack, result.region, prices.currency, result.tco_break_even,
+                       result.sensitivity["atConfiguredWorkload"]["sentence"])
             try:
                 result.plot = str(path.resolve().relative_to(Path.cwd()))
             except ValueError:
@@ -172,7 +175,7 @@ def _run(args: argparse.Namespace, err) -> int:
         console = Console()
         if not console.is_terminal:  # piped or redirected: wide enough for the side-by-side tables
             console = Console(width=int(os.environ.get("COLUMNS", 130)))
-        render(result, console)
+        render(result, console, verbose=args.verbose)
         if base is not None:
             console.print(render_markdown(result, base, args.base).split("#### ", 1)[1], markup=False, highlight=False)
     return 0

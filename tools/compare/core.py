@@ -15,6 +15,7 @@ from .costs import SHARED_UNPRICED_NOTE, CostItem, declared_cost, total, unprice
 from .declared import Declared, declared, resource_summary
 from .eks_support import SOURCE as SUPPORT_SOURCE
 from .prices import CompareError, PriceTable
+from .sensitivity import sensitivity
 from .workload import BreakEven, EksModel, MwaaModel, Profile, break_even
 
 TARGETS = ("mwaa", "eks")
@@ -77,6 +78,12 @@ class Comparison:
     tco_break_even: BreakEven | None = None  # the same scan with each target's operations added
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
+    sensitivity: dict[str, Any] = field(default_factory=dict)  # tco.sensitivity: where the TCO verdict flips
+
+    def prices_used(self) -> dict[str, dict[str, Any]]:
+        """Every price this comparison looked up (bill and scan), with its source and date."""
+        return {key: price.to_json() for (region, key), price in sorted(self.prices.used.items())
+                if region == self.region}
 
     def tco(self, target: str) -> float:
         """Declared (idle) bill plus operations, a month."""
@@ -95,7 +102,9 @@ class Comparison:
             "breakEven": self.break_even.to_json(self.plot),
             "operations": self.operations,
             "tco": {"declared": {t: round(self.tco(t), 2) for t in self.targets},
-                    "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None},
+                    "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None,
+                    "sensitivity": self.sensitivity},
+            "prices": self.prices_used(),
             "assumptions": self.assumptions.describe(),
             "notes": self.notes,
         }
@@ -130,6 +139,10 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     proxies = sorted({f"{i.price_key} ({i.proxy_of})" for t in targets.values() for i in t.items if i.proxy_of})
     if proxies:
         notes.insert(0, f"≈ priced with another region's sourced figure (none found for {region}): {', '.join(proxies)}")
+    unverified = sorted({i.unverified for t in targets.values() for i in t.items if i.unverified})
+    if unverified:
+        notes.insert(0, "? unverified price (not a dated primary reading; see tools/pricing/SOURCES.md): "
+                     + "; ".join(unverified))
     control_plane = next((i for i in eks.items if i.id == "target.eks.controlPlane"), None)
     if control_plane is not None:
         notes.append(f"EKS control plane priced at {control_plane.price_key}: {control_plane.note} (--as-of sets the "
@@ -144,13 +157,25 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
                      "and the EKS control plane have no commitment offering and stay On-Demand")
     notes.append("EKS cross-AZ traffic is priced per task-hour (eksCrossAzGbPerTaskHour); traffic of the idle platform "
                  "(scheduler heartbeats, PgBouncer to RDS in another AZ) is not")
+    at = result.at_configured
+    tco_sensitivity = sensitivity((mwaa.total, eks.total),
+                                  (at["mwaa"]["monthly"] if at["mwaa"] else None, at["eks"]["monthly"]), operations)
     return Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
-                      break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes)
+                      break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes,
+                      sensitivity=tco_sensitivity)
 
 
 def operations_of(target: str, assumptions: Assumptions) -> dict[str, Any]:
-    """People's time to keep a target running: hours a month × the hourly rate, with the stated basis."""
+    """People's time to keep a target running: hours a month × the hourly rate, with the stated basis. An override
+    says so in the basis, so the default breakdown is never shown as the reason for a figure it no longer gives."""
     key = f"{target}OpsHoursPerMonth"
     hours, rate = assumptions[key], assumptions["opsHourlyRate"]
-    return {"hoursPerMonth": hours, "hourlyRate": rate, "monthly": round(hours * rate, 2),
-            "basis": DEFAULTS[key].description}
+    basis = DEFAULTS[key].description
+    if key in assumptions.overrides:
+        basis = (f"{hours:g} h set with --assume {key} (the default {DEFAULTS[key].value:g} h breaks down as: "
+                 f"{basis})")
+    if "opsHourlyRate" in assumptions.overrides:
+        basis += (f"; rate ${rate:g}/h set with --assume opsHourlyRate (default "
+                  f"${DEFAULTS['opsHourlyRate'].value:g}/h)")
+    return {"hoursPerMonth": hours, "hourlyRate": rate, "monthly": round(hours * rate, 2), "basis": basis,
+            "overridden": sorted(k for k in (key, "opsHourlyRate") if k in assumptions.overrides)}

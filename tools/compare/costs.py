@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict, dataclass
+import dataclasses
+from dataclasses import dataclass
 
 from components.settings import MWAA_CLASSES
 
@@ -26,13 +27,20 @@ class CostItem:
     note: str = ""
     assumption: str | None = None  # the assumption key the quantity comes from, if any
     proxy_of: str | None = None  # the price is another region's (see prices.json notes._proxy)
+    sources: tuple[Price, ...] = ()  # every table entry the unit price comes from, with its source and date
+
+    @property
+    def unverified(self) -> str | None:
+        """Why a price behind this item is not a dated primary reading (said beside the figure), or None."""
+        doubts = [f"{s.key}: {s.confidence}" for s in self.sources if s.confidence and not s.confidence.startswith("high")]
+        return "; ".join(doubts) or None
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        return {"id": data["id"], "scope": data["scope"], "label": data["label"], "quantity": round(self.quantity, 4),
+        return {"id": self.id, "scope": self.scope, "label": self.label, "quantity": round(self.quantity, 4),
                 "unit": self.unit, "unitPrice": self.unit_price, "priceKey": self.price_key,
                 "monthly": round(self.monthly, 2), "note": self.note, "assumption": self.assumption,
-                "proxyOf": self.proxy_of}
+                "proxyOf": self.proxy_of, "unverified": self.unverified,
+                "sources": [{"key": s.key, "source": s.source, "asOf": s.as_of} for s in self.sources]}
 
 
 class Pricer:
@@ -46,9 +54,12 @@ class Pricer:
 
     def add(self, id: str, scope: str, label: str, quantity: float, unit: str, key: str | Price | None,
             note: str = "", assumption: str | None = None, unit_price: float | None = None,
-            price_key: str | None = None, proxy_of: str | None = None) -> CostItem:
+            price_key: str | None = None, proxy_of: str | None = None, also: tuple[str, ...] = ()) -> CostItem:
+        """`also`: further table keys the unit price is computed from (their sources are listed with the item)."""
         price = self.prices.get(key) if isinstance(key, str) else key
         value = price.value if price is not None else (unit_price or 0.0)
+        keys = [price.key] if price is not None else ([price_key] if price_key else [])
+        sources = tuple(self.prices.get(k) for k in dict.fromkeys(keys + list(also)))
         proxy = price.proxy_of if price is not None else proxy_of
         if proxy:
             note = f"{note}; " if note else ""
@@ -57,7 +68,9 @@ class Pricer:
             note = (f"{note}; " if note else "") + f"1-yr commitment −{price.discount:.0%}"
         item = CostItem(id=id, scope=scope, label=label, quantity=quantity, unit=unit, unit_price=value,
                         price_key=price.key if price is not None else price_key, monthly=quantity * value, note=note,
-                        assumption=assumption, proxy_of=proxy)
+                        assumption=assumption, proxy_of=proxy, sources=sources)
+        if item.unverified:
+            item = dataclasses.replace(item, note=(f"{item.note}; " if item.note else "") + "unverified price (see sources)")
         self.items.append(item)
         return item
 
@@ -192,6 +205,7 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
         value, how, proxy = cache_node_price(p.prices, cache.engine, cache.node_type)
         p.add(f"target.eks.cache.{cache.name}", "target", f"ElastiCache {cache.engine} {cache.nodes} × {cache.node_type}",
               cache.nodes * h, "node-hours", None, unit_price=value, price_key=how.split(" × ")[0], proxy_of=proxy,
+              also=tuple(k for k in how.split(" × ")[1:]),
               note="; ".join(filter(None, [how if "×" in how else "", committed(p.table, "elasticache")])))
     for db in decl.databases:
         multiplier = p.prices("rds.multiAzMultiplier") if db.multi_az else 1.0

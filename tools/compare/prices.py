@@ -33,6 +33,17 @@ class Price:
     as_of: str
     proxy_of: str | None = None  # the region whose sourced price stands in for this one
     discount: float = 0.0  # share off the list price (--commitment 1y); `value` is already discounted
+    confidence: str | None = None  # set when the figure is not a dated primary reading (said beside it)
+
+    @property
+    def unverified(self) -> bool:
+        """Not a dated primary reading: a proxy, or an entry whose `confidence` says it is less than high."""
+        return bool(self.proxy_of) or bool(self.confidence and not self.confidence.startswith("high"))
+
+    def to_json(self) -> dict[str, Any]:
+        """Where the figure comes from, as the JSON and `--verbose` show it."""
+        return {"price": self.value, "unit": self.unit, "source": self.source, "asOf": self.as_of,
+                "proxyOf": self.proxy_of, "confidence": self.confidence, "discount": self.discount or None}
 
     @property
     def marker(self) -> str:
@@ -47,6 +58,7 @@ class PriceTable:
         self.hours_per_month = float(data.get("hoursPerMonth", 730))
         self.facts = data.get("facts", {})
         self.commitment = "none"  # or "1y": 1-year Savings Plan / reserved rates for EC2, RDS, ElastiCache
+        self.used: dict[tuple[str, str], Price] = {}  # (region, key) -> every price looked up: the JSON's sources
 
     @classmethod
     def load(cls, extra: Path | str | None = None) -> "PriceTable":
@@ -109,6 +121,7 @@ class PriceTable:
             raise PriceError(f"--commitment {commitment!r} is not allowed; allowed: {', '.join(COMMITMENTS)}")
         table = PriceTable(self.data, self.path)
         table.commitment = commitment
+        table.used = self.used
         return table
 
     def mwaa_included_workers(self) -> int:
@@ -146,9 +159,11 @@ class RegionPrices:
             service = next((s for prefix, s in COMMITTABLE.items() if key.startswith(prefix)), None)
             if service is not None:
                 discount = self.table.discount("commitment1y", service)
-        return Price(key=key, region=self.region, value=float(entry["price"]) * (1 - discount), unit=entry.get("unit", ""),
-                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"),
-                     discount=discount)
+        price = Price(key=key, region=self.region, value=float(entry["price"]) * (1 - discount), unit=entry.get("unit", ""),
+                      source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"),
+                      discount=discount, confidence=entry.get("confidence"))
+        self.table.used[(self.region, key)] = price
+        return price
 
     def __call__(self, key: str) -> float:
         return self.get(key).value

@@ -77,7 +77,7 @@ def cost_table(c: Comparison) -> Table:
         if title != section:
             section = title
             table.add_row(Text(title, style="bold"), "", "", "", "", "")
-        mark = ("*" if item.assumption else "") + ("≈" if item.proxy_of else "")
+        mark = ("*" if item.assumption else "") + ("≈" if item.proxy_of else "") + ("?" if item.unverified else "")
         unit = UNIT_SHORT.get(item.unit, item.unit)
         if item.price_key is None and item.unit_price == 0:
             price = "free" if item.quantity else "–"  # a free item, or nothing declared (a row kept to say so)
@@ -131,6 +131,8 @@ def break_even_sentence(be: BreakEven) -> str:
     else:
         scale = top / be.base.peak if be.base.peak else be.max_scale
         text = f"never within the scan: EKS is not cheaper at {top:g} peak tasks ({scale_text(scale)} the configured workload)"
+    if be.stopped_by:
+        text += f" (the scan stopped there, short of {be.max_scale:g}×: {be.stopped_by})"
     if be.crossings and be.verdict != "eks-always-cheaper" and len(be.crossings) > 1:
         text += "; the cheaper target switches at " + ", ".join(
             f"{x['peakConcurrentTasks']:g} → {x['cheaper'].upper()}" for x in be.crossings)
@@ -168,7 +170,17 @@ def headline(c: Comparison) -> list[str]:
     lines.append(f"Break-even, AWS bill: {break_even_sentence(be)}.")
     if c.tco_break_even is not None:
         lines.append(f"Break-even, TCO: {break_even_sentence(c.tco_break_even)}.")
+    lines += sensitivity_lines(c)
     return lines
+
+
+def sensitivity_lines(c: Comparison) -> list[str]:
+    """Where the TCO verdict flips in each operations figure (tco.sensitivity), idle and at the workload."""
+    s = c.sensitivity
+    if not s:
+        return []
+    return [f"Sensitivity, TCO at the configured workload: {s['atConfiguredWorkload']['sentence']}.",
+            f"Sensitivity, TCO idle: {s['idle']['sentence']}."]
 
 
 def verdict_text(c: Comparison) -> str:
@@ -199,12 +211,29 @@ def assumptions_table(c: Comparison) -> Table:
     return table
 
 
-def render(c: Comparison, console: Console) -> None:
+def prices_table(c: Comparison) -> Table:
+    """`--verbose`: every price used, with its source and the date it was read."""
+    table = Table(title=f"Prices used ({c.region}; source and date of each, from {c.prices.display_path})",
+                  box=box.SIMPLE, title_justify="left")
+    for name in ("Key", "Price", "As of"):
+        table.add_column(name, justify="right" if name == "Price" else "left", no_wrap=True)
+    table.add_column("Source", overflow="fold")  # a URL is the point of this table: never cut
+    for key, p in c.prices_used().items():
+        confidence = (p["confidence"] or "").split(":")[0]
+        flags = [f"≈ {p['proxyOf']} price" if p["proxyOf"] else "",
+                 f"unverified ({confidence} confidence, see SOURCES.md)" if p["confidence"] else ""]
+        table.add_row(key, f"{p['price']:g}/{p['unit']}", p["asOf"],
+                      "; ".join(filter(None, [p["source"], *flags])))
+    return table
+
+
+def render(c: Comparison, console: Console, verbose: bool = False) -> None:
     console.print(Text(f"Airflow on AWS — MWAA vs EKS · stack {c.stack} · region {c.region} · prices {c.prices.display_path}",
                        style="bold"))
     console.print(resources_table(c))
     console.print(cost_table(c))
-    console.print("  * quantity is an assumption (see below)   ≈ another region's price, see notes")
+    console.print("  * quantity is an assumption (see below)   ≈ another region's price, see notes   ? unverified price "
+                  "(its confidence is under the caveats; sources and dates: --verbose)")
     console.print()
     console.print(break_even_table(c))
     console.print(operations_table(c))
@@ -219,3 +248,5 @@ def render(c: Comparison, console: Console) -> None:
         console.print(Text("Not in the totals / caveats", style="bold"))
         for note in c.notes:
             console.print(f"  - {note}")
+    if verbose:
+        console.print(prices_table(c))

@@ -257,6 +257,7 @@ class BreakEven:
     crossings: list[dict[str, Any]]
     at_configured: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    stopped_by: str | None = None  # why the scan ended short of max_scale (a missing price), or None
 
     def to_json(self, plot: str | None) -> dict[str, Any]:
         return {
@@ -271,6 +272,7 @@ class BreakEven:
             "crossings": self.crossings,
             "points": self.rows,
             "plot": plot,
+            "stoppedBy": self.stopped_by,
             "notes": self.notes,
         }
 
@@ -375,10 +377,12 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
         notes.append(f"the configured peak needs {configured['mwaa']['workersPeak']} MWAA workers, above maxWorkers "
                      f"{mwaa.env.max_workers} (priced as if raised)")
     biggest = list(MWAA_CLASSES)[-1]
+    stopped_by = None
     if unpriced_from is not None:
         why = "; ".join(f"{c}: {reason}" for c, reason in mwaa.skipped.items())
-        notes.append(f"the scan stops at {curve[-1][0]:g} peak tasks: from {unpriced_from} only MWAA classes the price "
-                     f"table can't price hold the peak ({why})")
+        stopped_by = (f"from {unpriced_from} peak tasks only MWAA classes the price table can't price hold the peak "
+                      f"({why}); supply the price with --prices FILE")
+        notes.append(f"the scan stops at {curve[-1][0]:g} peak tasks: {stopped_by}")
     unserved = [p for p, m, _ in curve if m is None]
     if unserved:
         notes.append(f"from {unserved[0]:g} peak tasks no MWAA class holds the peak ({biggest}: "
@@ -398,4 +402,5 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
                  + (f"{', '.join(g.name for g in eks.fixed_groups)} {'stays' if len(eks.fixed_groups) == 1 else 'stay'} "
                     "at the desired size" if eks.fixed_groups else "no other node groups"))
     return BreakEven(base=base, max_scale=max_scale, scanned_to=curve[-1][0], rows=rows, curve=curve, verdict=verdict,
-                     eks_cheaper_from=cheaper_from, crossings=crossings, at_configured=configured, notes=notes)
+                     eks_cheaper_from=cheaper_from, crossings=crossings, at_configured=configured, notes=notes,
+                     stopped_by=stopped_by)
