@@ -13,11 +13,14 @@ import pytest
 import tools.compare.core as core
 from tests.conftest import planned
 from tests.test_compare import SCAN_3X, SIMPLE_EKS, run_cli
-from tests.test_costs import AS_OF, NO_GROWTH, PINNED, by_id, pinned_plans, tiny_table
+from tests.test_costs import AS_OF, NO_GROWTH, PINNED, TINY_FACTS, by_id, pinned_plans, tiny_table
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare
 from tools.compare.render import scale_text
 from tools.compare.sensitivity import tco_sensitivity
+from tools.compare.workload import EksModel, Profile
+
+TINY_FACTS_DISCOUNTS = TINY_FACTS["discounts"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,6 +129,58 @@ def test_commitment_discounts_ec2_rds_and_elasticache_but_not_mwaa():
     assert after[cache].unit_price == pytest.approx(0.02 * 0.8 * 0.5)  # Valkey = Redis x 0.8, elasticache -50%
     assert after["target.eks.controlPlane"].monthly == before["target.eks.controlPlane"].monthly
     assert committed.targets["mwaa"].total == pytest.approx(on_demand.targets["mwaa"].total)
+
+
+def test_elasticache_commitment_follows_the_offers_engine_and_family_eligibility():
+    from tools.compare.costs import cache_node_price
+
+    table = tiny_table(**{"elasticache.redis.cache.m7g.large": 0.2}).with_commitment("1y")
+    table.facts = {**table.facts, "discounts": {**TINY_FACTS_DISCOUNTS, "commitment1y": {
+        **TINY_FACTS_DISCOUNTS["commitment1y"],
+        "elasticache": {"discount": 0.2, "offer": "Database Savings Plan", "engines": ["valkey"],
+                        "families": ["cache.m7g"], "otherwise": "no reserved-node rate sourced"}}}}  # a copy: TINY_FACTS stays
+    prices = table.region("us-east-1")
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.m7g.large")
+    assert value == pytest.approx(0.2 * 0.8 * 0.8) and note == "Database Savings Plan −20%"
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.t4g.micro")  # family not covered: On-Demand
+    assert value == pytest.approx(0.02 * 0.8)
+    assert note == ("On-Demand: Database Savings Plan covers families cache.m7g, not cache.t4g; "
+                    "no reserved-node rate sourced")
+    value, _, _, note = cache_node_price(prices, "redis", "cache.m7g.large")  # engine not covered: On-Demand
+    assert value == pytest.approx(0.2) and note.startswith("On-Demand: Database Savings Plan covers engines valkey, not redis")
+
+
+def test_the_real_tables_commitments_are_per_service():
+    from tools.compare.costs import cache_node_price
+    from tools.compare.prices import PriceTable
+
+    prices = PriceTable.load().with_commitment("1y").region("us-east-1")
+    assert prices.get("ec2.t3.large").commitment == "Compute Savings Plan, 1 year, no upfront −27%"
+    assert prices.get("rds.postgres.db.t4g.micro").commitment == "RDS reserved DB instance, 1 year, no upfront −30%"
+    # dev's Valkey cache.t4g.micro: Database Savings Plans don't cover t4g -> On-Demand, said in the note (not -35%)
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.t4g.micro")
+    assert value == pytest.approx(prices("elasticache.redis.cache.t4g.micro") * prices("elasticache.valkeyFactor"))
+    assert note.startswith("On-Demand: Database Savings Plan, 1 year, no upfront covers families")
+    # prod's Valkey cache.m7g.large: covered at the instance figure (20%), not the serverless 35%
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.m7g.large")
+    assert value == pytest.approx(0.158 * 0.8 * 0.8) and note.endswith("−20%")
+    assert cache_node_price(prices, "redis", "cache.m7g.large")[3].startswith("On-Demand:")
+
+
+def test_commitment_is_sized_to_the_baseline_not_the_peak():
+    # SIMPLE_EKS: one worker pod per t3.large node, KEDA min 1 -> the baseline is 1 node. At 30 tasks all day the
+    # scan runs 3 nodes: 1 at the committed rate (0.05 x 0.7), 2 On-Demand (0.05). The 1-year plan saves
+    # 730 h x 0.05 x 0.3 = 10.95 on nodes, not 3 x 10.95.
+    workload = {"averageConcurrentTasks": 30, "peakConcurrentTasks": 30, "peakHoursPerDay": 24}
+    plans = pinned_plans(eks=SIMPLE_EKS, workload=workload)
+    runs = {c: compare("dev", plans, tiny_table().with_commitment(c), SCAN_3X, as_of=AS_OF) for c in ("none", "1y")}
+    models = {c: EksModel(r.targets["eks"].declared, r.targets["eks"].items, tiny_table().with_commitment(c), SCAN_3X)
+              for c, r in runs.items()}
+    assert models["1y"].baseline == 1
+    profile = Profile(30, 30, 24, 730)
+    nodes = {c: m.point(profile).monthly - m.fixed for c, m in models.items()}
+    assert models["1y"].point(profile).nodes_peak == 3
+    assert nodes["none"] - nodes["1y"] == pytest.approx(730 * 0.05 * 0.3)
 
 
 def test_spot_node_groups_are_priced_at_the_sourced_spot_discount():

@@ -152,9 +152,12 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     if eks.declared.mwaa:
         notes.append("the EKS plan keeps the MWAA environment too (keepMwaa): its cost is in the EKS column")
     if prices.commitment == "1y":
-        notes.append("--commitment 1y: EC2 nodes at a 1-year Compute Savings Plan rate, RDS and ElastiCache at 1-year "
-                     "reserved/Database Savings Plan rates (facts.discounts in the price table, with sources); MWAA "
-                     "and the EKS control plane have no commitment offering and stay On-Demand")
+        notes.append(f"--commitment 1y, per service as AWS offers it (facts.discounts.commitment1y, with sources): EC2 "
+                     f"nodes through a Compute Savings Plan, RDS through a reserved DB instance, ElastiCache through a "
+                     f"Database Savings Plan where it covers the engine and node family; sized to the baseline "
+                     f"({eks_model.baseline} node(s) of {eks_model.scaling.name}: the scan's nodes above it are "
+                     f"On-Demand); MWAA and the EKS control plane have no commitment offering and stay On-Demand")
+        notes += [f"{i.label}: {i.note[i.note.index('On-Demand: '):]}" for i in eks.items if "On-Demand: " in i.note]
     notes.append("EKS cross-AZ traffic is priced per task-hour (eksCrossAzGbPerTaskHour); traffic of the idle platform "
                  "(scheduler heartbeats, PgBouncer to RDS in another AZ) is not")
     at = result.at_configured

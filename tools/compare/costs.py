@@ -65,7 +65,7 @@ class Pricer:
             note = f"{note}; " if note else ""
             note += f"≈ {proxy} price (no {self.prices.region} figure found)"
         if price is not None and price.discount:
-            note = (f"{note}; " if note else "") + f"1-yr commitment −{price.discount:.0%}"
+            note = (f"{note}; " if note else "") + price.commitment
         item = CostItem(id=id, scope=scope, label=label, quantity=quantity, unit=unit, unit_price=value,
                         price_key=price.key if price is not None else price_key, monthly=quantity * value, note=note,
                         assumption=assumption, proxy_of=proxy, sources=sources)
@@ -83,22 +83,23 @@ def node_price(prices: RegionPrices, group) -> tuple[float, str]:
         discount = prices.table.discount("spot", "ec2")
         return price.value / (1 - price.discount) * (1 - discount), f"SPOT at On-Demand −{discount:.0%} (a sourced average, not a quote)"
     if price.discount:
-        return price.value, f"1-yr commitment −{price.discount:.0%}"
+        return price.value, price.commitment
     return price.value, ""
 
 
-def committed(table: PriceTable, service: str) -> str:
-    return f"1-yr commitment −{table.discount('commitment1y', service):.0%}" if table.commitment == "1y" else ""
-
-
-def cache_node_price(prices: RegionPrices, engine: str, node_type: str) -> tuple[float, str, str | None]:
-    """(hourly price, how it was found, proxy region) of one ElastiCache node."""
+def cache_node_price(prices: RegionPrices, engine: str, node_type: str) -> tuple[float, str, str | None, str]:
+    """(hourly price, how it was found, proxy region, commitment note) of one ElastiCache node. The 1-year offer
+    depends on engine and family (Database Savings Plans cover Valkey on their families only): an uncovered node
+    stays On-Demand and the note says why."""
     if engine == "valkey" and not prices.has(f"elasticache.valkey.{node_type}"):
         redis = prices.get(f"elasticache.redis.{node_type}")
         factor = prices.get("elasticache.valkeyFactor")
-        return redis.value * factor.value, f"elasticache.redis.{node_type} × elasticache.valkeyFactor", redis.proxy_of
-    price = prices.get(f"elasticache.{engine}.{node_type}")
-    return price.value, price.key, price.proxy_of
+        value, how, proxy = redis.value * factor.value, f"elasticache.redis.{node_type} × elasticache.valkeyFactor", redis.proxy_of
+    else:
+        price = prices.get(f"elasticache.{engine}.{node_type}")
+        value, how, proxy = price.value, price.key, price.proxy_of
+    discount, note = prices.table.commitment_for("elasticache", engine, node_type)
+    return value * (1 - discount), how, proxy, note
 
 
 def _platform_items(p: Pricer, scope: str, plat: Platform, target: str, assume: Assumptions) -> None:
@@ -202,11 +203,11 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
               f"Node disks {group.name}: {group.desired_size} × {group.disk_gb} GB {group.disk_type}",
               group.desired_size * group.disk_gb, "GB-months", f"ebs.{group.disk_type}", note=f"size from {group.disk_from}")
     for cache in decl.caches:
-        value, how, proxy = cache_node_price(p.prices, cache.engine, cache.node_type)
+        value, how, proxy, commitment = cache_node_price(p.prices, cache.engine, cache.node_type)
         p.add(f"target.eks.cache.{cache.name}", "target", f"ElastiCache {cache.engine} {cache.nodes} × {cache.node_type}",
               cache.nodes * h, "node-hours", None, unit_price=value, price_key=how.split(" × ")[0], proxy_of=proxy,
               also=tuple(k for k in how.split(" × ")[1:]),
-              note="; ".join(filter(None, [how if "×" in how else "", committed(p.table, "elasticache")])))
+              note="; ".join(filter(None, [how if "×" in how else "", commitment])))
     for db in decl.databases:
         multiplier = p.prices("rds.multiAzMultiplier") if db.multi_az else 1.0
         az = "Multi-AZ" if db.multi_az else "single-AZ"

@@ -204,15 +204,20 @@ class EksModel:
             raise CompareError(f"a worker pod ({pod.text()}) does not fit on a {self.instance} node "
                                f"({self.room.text()} for pods): the deployed workers could never be scheduled")
         self.growth = growth_prices("eks", prices, assume)
-        # one node-hour of the scaling group, disk included
-        self.node_hour = (node_price(prices, self.scaling)[0]
-                          + self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month)
+        # one node-hour of the scaling group, disk included: at the commitment rate up to the baseline (a 1-year
+        # commitment is bought for what always runs), On-Demand above it
+        disk_hour = self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month
+        committed, _ = node_price(prices, self.scaling)
+        listed = prices.get(f"ec2.{self.instance}")
+        on_demand = committed if self.scaling.capacity_type == "SPOT" else listed.value / (1 - listed.discount)
+        self.node_hour, self.node_hour_on_demand = committed + disk_hour, on_demand + disk_hour
         # the always-on pods go to the other groups' nodes first; what doesn't fit there lands on the worker group
         fixed_cpu = sum(g.desired_size * self._room(g.instance_type).cpu_millis for g in self.fixed_groups)
         fixed_memory = sum(g.desired_size * self._room(g.instance_type).memory_mib for g in self.fixed_groups)
         platform = sum(self.pods.platform.values(), PodResources(0, 0))
         self.platform = platform
         self.spill = PodResources(max(0, platform.cpu_millis - fixed_cpu), max(0, platform.memory_mib - fixed_memory))
+        self.baseline = self.nodes(0)  # the nodes every hour has: what a commitment is sized to
 
     def _room(self, instance_type: str) -> PodResources:
         room = pod_room(instance_type, self.pods.node_reserved)
@@ -237,9 +242,10 @@ class EksModel:
     def point(self, profile: Profile) -> EksPoint:
         off, peak = self.nodes(profile.average), self.nodes(profile.peak)
         node_hours = off * profile.off_peak_hours + peak * profile.peak_hours
+        base_hours = min(off, self.baseline) * profile.off_peak_hours + min(peak, self.baseline) * profile.peak_hours
+        nodes = base_hours * self.node_hour + (node_hours - base_hours) * self.node_hour_on_demand
         growth = _growth(self.growth, profile)
-        return EksPoint(self.fixed + node_hours * self.node_hour + sum(growth.values()), off, peak,
-                        self.worker_pods(profile.peak), growth)
+        return EksPoint(self.fixed + nodes + sum(growth.values()), off, peak, self.worker_pods(profile.peak), growth)
 
 
 # ---------------------------------------------------------------------------------------------- scan
