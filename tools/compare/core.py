@@ -15,6 +15,7 @@ from .costs import SHARED_UNPRICED_NOTE, CostItem, declared_cost, total, unprice
 from .declared import Declared, declared, resource_summary
 from .eks_support import SOURCE as SUPPORT_SOURCE
 from .prices import CompareError, PriceTable
+from .horizon import horizon
 from .sensitivity import sensitivity
 from .workload import BreakEven, EksModel, MwaaModel, Profile, break_even
 
@@ -79,6 +80,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
     sensitivity: dict[str, Any] = field(default_factory=dict)  # tco.sensitivity: where the TCO verdict flips
+    horizon: Any = None  # horizon.Horizon: per-month figures over --months N
 
     def prices_used(self) -> dict[str, dict[str, Any]]:
         """Every price this comparison looked up (bill and scan), with its source and date."""
@@ -104,6 +106,7 @@ class Comparison:
             "tco": {"declared": {t: round(self.tco(t), 2) for t in self.targets},
                     "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None,
                     "sensitivity": self.sensitivity},
+            "horizon": self.horizon.to_json() if self.horizon else None,
             "prices": self.prices_used(),
             "assumptions": self.assumptions.describe(),
             "notes": self.notes,
@@ -111,7 +114,7 @@ class Comparison:
 
 
 def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptions: Assumptions, *,
-            as_of: datetime.date) -> Comparison:
+            as_of: datetime.date, months: int = 1) -> Comparison:
     """`as_of` is the pricing date (the CLI's --as-of, today by default): it decides the EKS support rate."""
     regions = {p.config.get("aws:region", "us-east-1") for p in plans.values()}
     if len(regions) != 1:
@@ -163,9 +166,11 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     at = result.at_configured
     tco_sensitivity = sensitivity((mwaa.total, eks.total),
                                   (at["mwaa"]["monthly"] if at["mwaa"] else None, at["eks"]["monthly"]), operations)
-    return Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
-                      break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes,
-                      sensitivity=tco_sensitivity)
+    comparison = Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
+                            break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes,
+                            sensitivity=tco_sensitivity)
+    comparison.horizon = horizon(comparison, months)
+    return comparison
 
 
 def operations_of(target: str, assumptions: Assumptions) -> dict[str, Any]:

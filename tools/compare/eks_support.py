@@ -27,6 +27,23 @@ STANDARD_SUPPORT_END: dict[str, datetime.date] = {
     "1.36": datetime.date(2027, 8, 2),  # blog figure, see above
 }
 SOURCE = "tools/compare/eks_support.py"
+# Extended support lasts 12 months after standard support ends (AWS: "EKS Kubernetes versions", the same page); after
+# it EKS upgrades the cluster itself.
+EXTENDED_MONTHS = 12
+
+
+def successor(version: str) -> str | None:
+    """The next minor version in the calendar (EKS upgrades one minor version at a time), or None if none is dated."""
+    versions = sorted(STANDARD_SUPPORT_END, key=lambda v: tuple(int(x) for x in v.split(".")))
+    index = versions.index(version)
+    return versions[index + 1] if index + 1 < len(versions) else None
+
+
+# MWAA: end of support per Airflow version on MWAA. The MWAA user guide (docs.aws.amazon.com/mwaa/latest/userguide/
+# airflow-versions.html, "Apache Airflow version support and FAQ") publishes a date only when a version is deprecated;
+# none of the versions components/settings.py allows had one in the material read on 2026-12-06 (SOURCES.md source 22).
+# The horizon treats a version without a row as supported throughout and says so.
+MWAA_SUPPORT_END: dict[str, datetime.date] = {}
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,11 @@ def render_markdown(c: Comparison, base: Comparison | None = None, base_ref: str
     lines += ["", f"- **Break-even, AWS bill:** {break_even_sentence(c.break_even)}.",
               f"- **Break-even, TCO:** {break_even_sentence(c.tco_break_even)}."]
     lines += [f"- **{line.split(': ', 1)[0]}:** {line.split(': ', 1)[1]}" for line in sensitivity_lines(c)]
+    if c.horizon and c.horizon.months > 1:
+        h = c.horizon
+        lines.append(f"- **Over {h.months} months from {h.start.isoformat()}** (bill at the configured workload + "
+                     f"operations): MWAA {money(h.totals['mwaa'])} vs EKS {money(h.totals['eks'])}. "
+                     + " ".join(f"{n[0].upper()}{n[1:]}." for n in h.notes))
     notes = comment_notes(c)
     if notes:
         lines += ["", "Notes behind these figures:", ""] + [f"- {note}" for note in notes]

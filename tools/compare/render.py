@@ -211,6 +211,24 @@ def assumptions_table(c: Comparison) -> Table:
     return table
 
 
+def horizon_table(c: Comparison) -> Table:
+    """`--months N` (N > 1): bill + operations per month and in total, with the calendar behind each change."""
+    h = c.horizon
+    table = Table(title=f"Horizon: {h.months} months from {h.start.isoformat()} (bill at the configured workload + "
+                        "operations; version support and stored logs move it)", box=box.SIMPLE, title_justify="left")
+    for name in ("Month", "From", "MWAA", "EKS", "EKS Kubernetes", "Stored logs change MWAA/EKS"):
+        table.add_column(name, justify="left" if name in ("From", "EKS Kubernetes") else "right")
+    for row in h.rows:
+        m, e = row["mwaa"], row["eks"]
+        share = e.get("extendedSupportShare", 0)
+        table.add_row(str(row["month"]), row["from"], money(m["total"]) if m else "n/a", money(e["total"]),
+                      f"{e.get('kubernetes', '')}{' extended' if share >= 1 else f' ({share:.0%} extended)' if share else ''}",
+                      f"{money(m['logsStorageChange']) if m else 'n/a'} / {money(e['logsStorageChange'])}")
+    table.add_row(Text("Total", style="bold"), "", Text(money(h.totals["mwaa"]), style="bold"),
+                  Text(money(h.totals["eks"]), style="bold"), "", "")
+    return table
+
+
 def prices_table(c: Comparison) -> Table:
     """`--verbose`: every price used, with its source and the date it was read."""
     table = Table(title=f"Prices used ({c.region}; source and date of each, from {c.prices.display_path})",
@@ -237,6 +255,10 @@ def render(c: Comparison, console: Console, verbose: bool = False) -> None:
     console.print()
     console.print(break_even_table(c))
     console.print(operations_table(c))
+    if c.horizon and c.horizon.months > 1:  # --months 1 (the default) prints what it always printed
+        console.print(horizon_table(c))
+        for note in c.horizon.notes:
+            console.print(f"  - {note}")
     console.print(Text(verdict_text(c), style="bold"))
     for note in c.break_even.notes:
         console.print(f"  - {note}")
