@@ -15,9 +15,11 @@ from tools.compare.markdown import MARKER
 from tools.compare.prices import CompareError
 
 DEV = (ROOT / "Pulumi.dev.yaml").read_text()
-# The base has one node less in the dev node group (desiredSize 2 -> 1): the working tree adds one t3.large node
-# and its 50 GB gp3 disk, always on: 730 h x $0.0832 + 50 GB x $0.08 = $64.74 a month more on EKS, nothing on MWAA.
-BASE = DEV.replace("        desiredSize: 2\n", "        desiredSize: 1\n", 1)
+# The base keeps no idle worker pod (KEDA minReplicas 1 -> 0): its idle pods need one node less (2: the 2050m
+# always-on pods on 1800m nodes), so the working tree adds one t3.large node and its 50 GB gp3 disk, always on:
+# 730 h x $0.0832 + 50 GB x $0.08 = $64.74 a month more on EKS, nothing on MWAA.
+BASE = DEV.replace("      minReplicas: 1\n", "      minReplicas: 0\n", 1)
+assert BASE != DEV
 
 
 @pytest.fixture

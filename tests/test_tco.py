@@ -41,9 +41,9 @@ def test_operations_are_apart_from_the_bill_and_move_the_tco_break_even():
     assert result.break_even.eks_cheaper_from["peakConcurrentTasks"] == 6
     assert result.tco_break_even.eks_cheaper_from == {"peakConcurrentTasks": 16.0, "averageConcurrentTasks": 16.0,
                                                       "scale": 1.6, "mwaa": 343.05, "eks": 334.33}
-    # the bill itself does not include operations
-    assert result.targets["eks"].total == pytest.approx(151.33 + 83.0)
-    assert result.tco("eks") == pytest.approx(151.33 + 83.0 + 100)
+    # the bill itself does not include operations; idle, SIMPLE_EKS's pods need one node (41.5), whatever desiredSize
+    assert result.targets["eks"].total == pytest.approx(151.33 + 41.5)
+    assert result.tco("eks") == pytest.approx(151.33 + 41.5 + 100)
 
 
 def test_default_operations_have_a_stated_basis(cached_planner, capsys):
@@ -205,7 +205,7 @@ def test_headline_says_what_each_figure_compares(cached_planner, capsys):
     code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot")
     assert code == 0
     flat = " ".join(out.split())
-    assert "AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at desiredSize): MWAA $" in flat
+    assert "AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at the nodes the idle pods need): MWAA $" in flat
     assert "AWS bill at the configured workload (average 4 / peak 16 tasks for 3 h/day; classes and nodes sized for it)" in flat
     assert "TCO = bill + operations" in flat and "Break-even, TCO:" in flat
 
@@ -265,7 +265,7 @@ def test_plot_shows_the_tco_sensitivity_below_the_legend(monkeypatch, tmp_path):
     (("    natGateways: single", "    natGateways: [single"),
      ["error: Pulumi.{stack}.yaml:10:22: not valid YAML (expected ',' or ']', but got ':')"]),
     (("      maxReplicas: 3", "      maxReplicas: 3\n      concurrency: 0"),
-     ['error: invalid stack config (1 problem(s)):', '  Pulumi.{stack}.yaml:42: eks.workers.concurrency: 0 is out of range; allowed: 1 to 64']),
+     ['error: invalid stack config (1 problem(s)):', '  Pulumi.{stack}.yaml:44: eks.workers.concurrency: 0 is out of range; allowed: 1 to 64']),
 ])
 def test_stack_file_errors_exit_2_naming_file_and_line(capsys, change, expected):
     stack = f"t{os.getpid()}"

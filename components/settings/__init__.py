@@ -18,11 +18,12 @@ from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, CACHE_NODE_FAMIL
                       MAX_TAGS_PER_RESOURCE, MWAA_CLASSES, PROGRAM_TAG_KEYS, PROGRAM_TAGS_PER_RESOURCE, PROJECT,
                       RESOURCE_KEYS, TARGETS, MwaaClass)
 from .build import build, decode_config_values
-from .capacity import capacity_problems, platform_pods, pod_room, worker_node_group
+from .capacity import (always_on, capacity_problems, idle_problems, nodes_needed, platform_pods, pod_room,
+                       worker_node_group)
 from .messages import ConfigError
 from .model import (CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
-                    NodeGroupSettings, PodResources, ResourceSettings, Settings, WorkerSettings, WorkloadSettings,
-                    default_environment_name)
+                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
+                    WorkloadSettings, default_environment_name)
 from .rules import rule_problems
 from .schema import CONFIG_SCHEMA, schema_problems
 
@@ -32,7 +33,8 @@ __all__ = [
     "MAX_TAGS_PER_RESOURCE", "MWAA_CLASSES", "PROGRAM_TAG_KEYS", "PROGRAM_TAGS_PER_RESOURCE", "PROJECT", "RESOURCE_KEYS",
     "TARGETS", "CacheSettings", "ConfigError", "DatabaseSettings", "EksSettings", "ImageSettings", "MwaaClass",
     "MwaaSettings", "NetworkSettings", "NodeGroupSettings", "PodResources", "ResourceSettings", "Settings",
-    "WorkerSettings", "WorkloadSettings", "capacity_problems", "decode_config_values", "default_environment_name",
+    "ReplicaSettings", "WorkerSettings", "WorkloadSettings", "always_on", "capacity_problems", "idle_problems",
+    "nodes_needed", "decode_config_values", "default_environment_name",
     "from_stack_config", "parse_settings", "platform_pods", "pod_room", "worker_node_group",
 ]
 
@@ -47,6 +49,7 @@ def parse_settings(raw: Mapping[str, Any], stack: str) -> Settings:
         raise ConfigError(problems)
     settings = build(raw, stack)
     problems = capacity_problems(settings.eks)
+    problems = problems or idle_problems(settings.eks)  # packing needs pods that fit at all
     if problems:
         raise ConfigError(problems)
     return settings

@@ -54,3 +54,11 @@ PROGRAM_TAGS_PER_RESOURCE = 3
 # Requests of the long-running pods besides the Celery workers (eks.resources.<key>): CPU in millicores, memory in MiB.
 RESOURCE_KEYS = ("scheduler", "dagProcessor", "triggerer", "apiServer", "pgbouncer", "pgbouncerExporter", "statsd",
                  "redis", "system", "nodeReserved")
+
+# CloudWatch Logs accepts only these retentions (PutRetentionPolicy, "Possible values are: ..."; boto3/SDK reference,
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html). `logRetentionDays`
+# applies one of them to every log the program keeps: MWAA's and the EKS control plane's log groups, and the EKS task
+# logs under s3://<bucket>/logs/ (a lifecycle expiry of the same number of days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+                      3653)
+DEFAULT_LOG_RETENTION_DAYS = 90  # a quarter: long enough to compare a run with last month's, short enough to stop growth

@@ -6,8 +6,8 @@ import json
 from typing import Any, Mapping
 
 from .model import (CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
-                    NodeGroupSettings, PodResources, ResourceSettings, Settings, WorkerSettings, WorkloadSettings,
-                    default_environment_name)
+                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
+                    WorkloadSettings, default_environment_name)
 from .mwaa_rules import mwaa_capacity_defaults
 from .schema import CONFIG_SCHEMA
 
@@ -40,6 +40,7 @@ def build(raw: Mapping[str, Any], stack: str) -> Settings:
         workers=WorkerSettings(**_fields(eks_raw.pop("workers", {}), _MIB_RENAMES)),
         image=ImageSettings(**_fields(eks_raw.pop("image", {}))),
         resources=_resources(eks_raw.pop("resources", {})),
+        replicas=ReplicaSettings(**_fields(eks_raw.pop("replicas", {}))),
         **_fields(eks_raw),
     )
     top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags")}

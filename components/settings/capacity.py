@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from .model import EksSettings, NodeGroupSettings, PodResources
 
@@ -37,6 +38,65 @@ def platform_pods(eks: EksSettings) -> dict[str, PodResources]:
     if eks.broker == "in-cluster":
         pods["redis"] = r.redis
     return pods
+
+
+def always_on(eks: EksSettings) -> PodResources:
+    """What the always-on pods request together: each platform pod × its replicas, and the cluster add-ons."""
+    replicas = {"scheduler": eks.replicas.scheduler, "apiServer": eks.replicas.api_server}
+    total = eks.resources.system
+    for key, pod in platform_pods(eks).items():
+        total = total + PodResources(pod.cpu_millis * replicas.get(key, 1), pod.memory_mib * replicas.get(key, 1))
+    return total
+
+
+def _ceil(x: float) -> int:
+    return max(0, math.ceil(x - 1e-9))
+
+
+def nodes_needed(worker_pod: PodResources, worker_pods: int, room: PodResources, spill: PodResources) -> int:
+    """Nodes of the worker group that hold `worker_pods` whole worker pods plus `spill`, the always-on requests the
+    other groups can't hold (packed into what the worker nodes have left, then onto more nodes). The DaemonSets are
+    in `room` already: it is each node's capacity less eks.resources.nodeReserved. The cost comparison prices idle
+    and every scan point with this rule, so the bill and the program agree on what runs."""
+    per_node = min(room.cpu_millis // max(worker_pod.cpu_millis, 1), room.memory_mib // max(worker_pod.memory_mib, 1))
+    n = _ceil(worker_pods / max(per_node, 1))
+    free_cpu = n * room.cpu_millis - worker_pods * worker_pod.cpu_millis
+    free_memory = n * room.memory_mib - worker_pods * worker_pod.memory_mib
+    return n + max(_ceil((spill.cpu_millis - free_cpu) / room.cpu_millis),
+                   _ceil((spill.memory_mib - free_memory) / room.memory_mib))
+
+
+def idle_nodes(eks: EksSettings) -> tuple[NodeGroupSettings, int]:
+    """The worker group and the nodes it needs when nothing runs but what always runs: the minimum worker pods, the
+    always-on pods the other groups (at their desiredSize) can't hold, and every node's DaemonSets."""
+    reserved = eks.resources.node_reserved
+    group = worker_node_group(eks)
+    others = [g for g in eks.node_groups if g is not group]
+    fixed = PodResources(0, 0)
+    for g in others:
+        room = pod_room(g.instance_types[0], reserved)
+        fixed = fixed + PodResources(g.desired_size * room.cpu_millis, g.desired_size * room.memory_mib)
+    pods = always_on(eks)
+    spill = PodResources(max(0, pods.cpu_millis - fixed.cpu_millis), max(0, pods.memory_mib - fixed.memory_mib))
+    need = nodes_needed(eks.workers.request, eks.workers.min_replicas, pod_room(group.instance_types[0], reserved), spill)
+    return group, max(group.min_size, need)
+
+
+def idle_problems(eks: EksSettings) -> list[str]:
+    """desiredSize must hold what runs idle. A config error rather than a derived desiredSize: the program declares
+    what runs, and with the Cluster Autoscaler owning the node count after creation, a derived value would change the
+    plan whenever a pod request moves without anyone having chosen a size."""
+    group, need = idle_nodes(eks)
+    index = eks.node_groups.index(group)
+    if group.desired_size >= need:
+        return []
+    what = (f"the minimum {eks.workers.min_replicas} worker pod(s) of {eks.workers.request.text()} and the always-on "
+            f"pods ({always_on(eks).text()}, replicas included) on {group.instance_types[0]} nodes with "
+            f"{pod_room(group.instance_types[0], eks.resources.node_reserved).text()} each for pods (DaemonSets and "
+            f"the kubelet reservation, eks.resources.nodeReserved, taken off)")
+    allowed = f"desiredSize >= {need}" + (f" and maxSize >= {need}" if group.max_size < need else "")
+    return [f"eks.nodeGroups[{index}].desiredSize: {group.desired_size} nodes of group {group.name} can't hold what "
+            f"runs idle: {what} need {need}; allowed: {allowed}"]
 
 
 def capacity_problems(eks: EksSettings) -> list[str]:

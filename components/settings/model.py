@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .allowed import DEFAULT_AIRFLOW_VERSION, DEFAULT_EKS_KUBERNETES_VERSION
+from .allowed import DEFAULT_AIRFLOW_VERSION, DEFAULT_EKS_KUBERNETES_VERSION, DEFAULT_LOG_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class NodeGroupSettings:
     instance_types: tuple[str, ...] = ("m6i.large",)
     capacity_type: str = "ON_DEMAND"
     min_size: int = 2
-    desired_size: int = 2
+    # 3 m6i.large hold what the default pods run idle (capacity.idle_problems): 2050m always-on + a 1700m worker pod
+    desired_size: int = 3
     max_size: int = 4
     disk_size_gb: int = 50
 
@@ -123,6 +124,15 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class ReplicaSettings:
+    """Replicas of the Airflow components MWAA runs redundantly (its schedulers and web servers). More than one gets a
+    PodDisruptionBudget and anti-affinity, so a node drain or loss takes at most one away."""
+
+    scheduler: int = 1
+    api_server: int = 1  # the webserver on Airflow 2
+
+
+@dataclass(frozen=True)
 class EksSettings:
     kubernetes_version: str = DEFAULT_EKS_KUBERNETES_VERSION
     node_groups: tuple[NodeGroupSettings, ...] = (NodeGroupSettings(name="airflow"),)
@@ -134,6 +144,7 @@ class EksSettings:
     workers: WorkerSettings = WorkerSettings()
     image: ImageSettings = ImageSettings()
     resources: ResourceSettings = ResourceSettings()
+    replicas: ReplicaSettings = ReplicaSettings()
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,7 @@ class Settings:
     environment_name: str = "airflow"
     protect_data: bool = False
     keep_mwaa: bool = False
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     tags: Mapping[str, str] = field(default_factory=dict)
     network: NetworkSettings = NetworkSettings()
     mwaa: MwaaSettings = MwaaSettings()

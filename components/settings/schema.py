@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 import jsonschema
 
-from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, EKS_KUBERNETES_VERSIONS, LOG_LEVELS, MWAA_CLASSES,
-                      RESOURCE_KEYS, TARGETS)
+from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, EKS_KUBERNETES_VERSIONS, LOG_LEVELS,
+                      LOG_RETENTION_DAYS, MWAA_CLASSES, RESOURCE_KEYS, TARGETS)
 from .messages import describe, leaf_errors, non_finite
 
 _CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
@@ -49,6 +49,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "environmentName": {"type": "string", "pattern": r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$", "x-allowed": "3-24 lowercase letters, digits or '-', starting with a letter"},
         "protectData": {"type": "boolean"},
         "keepMwaa": {"type": "boolean"},
+        "logRetentionDays": {"enum": list(LOG_RETENTION_DAYS)},
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
         "network": {
             "type": "object",
@@ -122,6 +123,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {name: _POD_RESOURCES for name in RESOURCE_KEYS},
+                },
+                "replicas": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"scheduler": {"type": "integer", "minimum": 1, "maximum": 5},
+                                   "apiServer": {"type": "integer", "minimum": 1, "maximum": 5}},
                 },
                 "image": {
                     "type": "object",

@@ -6,12 +6,12 @@ import datetime
 import dataclasses
 from dataclasses import dataclass
 
-from components.settings import MWAA_CLASSES
+from components.settings import MWAA_CLASSES, PodResources, nodes_needed, pod_room
 
 from .assumptions import Assumptions
 from .declared import Declared, Platform
 from .eks_support import support
-from .prices import Price, PriceTable, RegionPrices
+from .prices import CompareError, Price, PriceTable, RegionPrices
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,50 @@ def mwaa_class_defaults(environment_class: str) -> tuple[int, int]:
     return klass.schedulers[0], klass.webservers[0]
 
 
+def scaling_group(decl: Declared):
+    """The node group the Celery workers are pinned to (it scales with them); without a pin, the largest maxSize."""
+    by_name = {g.name: g for g in decl.node_groups}
+    if decl.workers.node_group is not None and decl.workers.node_group not in by_name:
+        raise CompareError(f"the Celery workers are pinned to node group {decl.workers.node_group!r}, which the "
+                           f"plan does not declare (declared: {', '.join(by_name)})")
+    return (by_name[decl.workers.node_group] if decl.workers.node_group
+            else max(reversed(decl.node_groups), key=lambda g: g.max_size))
+
+
+def room_of(decl: Declared, instance_type: str) -> PodResources:
+    room = pod_room(instance_type, decl.pods.node_reserved)
+    if room is None:
+        raise CompareError(f"no vCPU/memory known for instance type {instance_type!r} (components/instance_types.py)")
+    return room
+
+
+def spill_of(decl: Declared, scaling) -> PodResources:
+    """The always-on requests the other groups (at their desired size) can't hold: they land on the worker group."""
+    fixed = PodResources(0, 0)
+    for g in decl.node_groups:
+        if g is not scaling:
+            room = room_of(decl, g.instance_type)
+            fixed = fixed + PodResources(g.desired_size * room.cpu_millis, g.desired_size * room.memory_mib)
+    platform = sum(decl.pods.platform.values(), PodResources(0, 0))
+    return PodResources(max(0, platform.cpu_millis - fixed.cpu_millis), max(0, platform.memory_mib - fixed.memory_mib))
+
+
+def idle_nodes(decl: Declared) -> dict[str, tuple[int, str]]:
+    """Nodes each group runs idle, and why: the worker group holds the minimum worker pods and the always-on spill
+    (components.settings.nodes_needed, the rule the program checks desiredSize with), at least minSize; with a node
+    autoscaler that is what runs (it removes nodes above it), without one the group stays at desiredSize."""
+    scaling = scaling_group(decl)
+    counts = {g.name: (g.desired_size, "desired size, always on") for g in decl.node_groups}
+    need = max(scaling.min_size, nodes_needed(decl.workers.pod, decl.workers.min_replicas,
+                                              room_of(decl, scaling.instance_type), spill_of(decl, scaling)))
+    if decl.node_autoscaler and need != scaling.desired_size:
+        counts[scaling.name] = (need, f"what the idle pods need (desiredSize {scaling.desired_size}; the cluster "
+                                      f"autoscaler keeps minSize {scaling.min_size} up to what pods request)")
+    elif decl.node_autoscaler:
+        counts[scaling.name] = (need, "what the idle pods need (= desiredSize), always on")
+    return counts
+
+
 def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_of: datetime.date) -> list[CostItem]:
     """The items of one plan, priced on `as_of` (decides the EKS control plane's standard or extended support rate)."""
     p = Pricer(table, decl.region)
@@ -188,20 +232,21 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
         p.add("target.eks.controlPlane", "target", f"EKS control plane{clusters}: {status.text}",
               decl.eks_clusters * h, "hours", status.price_key,
               note=f"Kubernetes {decl.kubernetes_version} on {as_of.isoformat()}: {status.text}")
+    idle = idle_nodes(decl) if decl.node_groups else {}
     for group in decl.node_groups:
         instance = group.instance_type
-        note = "desired size, always on"
+        count, note = idle[group.name]
         if len(group.instance_types) > 1:
             note += f"; first of {', '.join(group.instance_types)} priced"
         hourly, how = node_price(p.prices, group)
         if how:
             note += f"; {how}"
-        p.add(f"target.eks.nodes.{group.name}", "target", f"EKS nodes {group.name}: {group.desired_size} × {instance}",
-              group.desired_size * h, "instance-hours", None, note=note, unit_price=hourly, price_key=f"ec2.{instance}",
+        p.add(f"target.eks.nodes.{group.name}", "target", f"EKS nodes {group.name}: {count} × {instance}",
+              count * h, "instance-hours", None, note=note, unit_price=hourly, price_key=f"ec2.{instance}",
               proxy_of=p.prices.get(f"ec2.{instance}").proxy_of)
         p.add(f"target.eks.ebs.{group.name}", "target",
-              f"Node disks {group.name}: {group.desired_size} × {group.disk_gb} GB {group.disk_type}",
-              group.desired_size * group.disk_gb, "GB-months", f"ebs.{group.disk_type}", note=f"size from {group.disk_from}")
+              f"Node disks {group.name}: {count} × {group.disk_gb} GB {group.disk_type}",
+              count * group.disk_gb, "GB-months", f"ebs.{group.disk_type}", note=f"size from {group.disk_from}")
     for cache in decl.caches:
         value, how, proxy, commitment = cache_node_price(p.prices, cache.engine, cache.node_type)
         p.add(f"target.eks.cache.{cache.name}", "target", f"ElastiCache {cache.engine} {cache.nodes} × {cache.node_type}",

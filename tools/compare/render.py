@@ -56,7 +56,7 @@ def cost_table(c: Comparison) -> Table:
     currency = c.prices.currency
     pricing = "1-yr commitment where offered" if c.prices.commitment == "1y" else "On-Demand"
     table = Table(title=f"Monthly AWS bill as declared, idle (priced as of {c.as_of.isoformat()}; {currency}, {pricing}, "
-                        f"{c.prices.hours_per_month:g} h/month; min workers / desired nodes)",
+                        f"{c.prices.hours_per_month:g} h/month; min workers / nodes the idle pods need)",
                   box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Item")
     table.add_column("Unit price", justify="right")
@@ -154,7 +154,7 @@ def headline(c: Comparison) -> list[str]:
     e_at = at["eks"]["monthly"]
     w = f"average {be.base.average:g} / peak {be.base.peak:g} tasks for {be.base.peak_hours_per_day:g} h/day"
     lines = [
-        f"AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at desiredSize): MWAA {money(m_idle)} vs "
+        f"AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at the nodes the idle pods need): MWAA {money(m_idle)} vs "
         f"EKS {money(e_idle)} a month ({_cheaper(m_idle, e_idle)}).",
         f"AWS bill at the configured workload ({w}; classes and nodes sized for it): MWAA {money(m_at)} vs "
         f"EKS {money(e_at)} a month ({_cheaper(m_at, e_at)}).",

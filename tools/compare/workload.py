@@ -25,10 +25,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.settings import MWAA_CLASSES, PodResources, pod_room
+from components.settings import MWAA_CLASSES, PodResources, nodes_needed
 
 from .assumptions import Assumptions
-from .costs import CostItem, mwaa_class_defaults, node_price, total
+from .costs import CostItem, mwaa_class_defaults, node_price, room_of, scaling_group, spill_of, total
 from .declared import Declared, NodeGroup
 from .prices import CompareError, PriceTable
 
@@ -185,13 +185,7 @@ class EksModel:
         prices = table.region(decl.region)
         self.workers = decl.workers
         self.pods = decl.pods
-        by_name = {g.name: g for g in decl.node_groups}
-        if self.workers.node_group is not None and self.workers.node_group not in by_name:
-            raise CompareError(f"the Celery workers are pinned to node group {self.workers.node_group!r}, which the "
-                               f"plan does not declare (declared: {', '.join(by_name)})")
-        # the group the workers are pinned to scales with them; without a pin, the one with the largest maxSize
-        self.scaling: NodeGroup = (by_name[self.workers.node_group] if self.workers.node_group
-                                   else max(reversed(decl.node_groups), key=lambda g: g.max_size))
+        self.scaling: NodeGroup = scaling_group(decl)  # the group the workers run on scales with them
         self.fixed_groups = [g for g in decl.node_groups if g is not self.scaling]
         variable = {f"target.eks.nodes.{self.scaling.name}", f"target.eks.ebs.{self.scaling.name}"}
         self.fixed = total([i for i in items if i.id not in variable])
@@ -212,32 +206,20 @@ class EksModel:
         on_demand = committed if self.scaling.capacity_type == "SPOT" else listed.value / (1 - listed.discount)
         self.node_hour, self.node_hour_on_demand = committed + disk_hour, on_demand + disk_hour
         # the always-on pods go to the other groups' nodes first; what doesn't fit there lands on the worker group
-        fixed_cpu = sum(g.desired_size * self._room(g.instance_type).cpu_millis for g in self.fixed_groups)
-        fixed_memory = sum(g.desired_size * self._room(g.instance_type).memory_mib for g in self.fixed_groups)
-        platform = sum(self.pods.platform.values(), PodResources(0, 0))
-        self.platform = platform
-        self.spill = PodResources(max(0, platform.cpu_millis - fixed_cpu), max(0, platform.memory_mib - fixed_memory))
+        self.platform = sum(self.pods.platform.values(), PodResources(0, 0))
+        self.spill = spill_of(decl, self.scaling)
         self.baseline = self.nodes(0)  # the nodes every hour has: what a commitment is sized to
 
     def _room(self, instance_type: str) -> PodResources:
-        room = pod_room(instance_type, self.pods.node_reserved)
-        if room is None:
-            raise CompareError(f"no vCPU/memory known for instance type {instance_type!r} (components/instance_types.py)")
-        return room
+        return room_of(self.decl, instance_type)
 
     def worker_pods(self, tasks: float) -> int:
         return max(self.workers.min_replicas, _ceil(tasks / self.workers.concurrency))
 
     def nodes(self, tasks: float) -> int:
-        """Worker pods are whole: ceil(pods / pods per node) nodes hold them; the always-on pods that the other groups
-        can't hold use what those nodes have left, and more nodes if that is not enough."""
-        pods = self.worker_pods(tasks)
-        n = _ceil(pods / self.pods_per_node)
-        free_cpu = n * self.room.cpu_millis - pods * self.workers.pod.cpu_millis
-        free_memory = n * self.room.memory_mib - pods * self.workers.pod.memory_mib
-        n += max(_ceil((self.spill.cpu_millis - free_cpu) / self.room.cpu_millis),
-                 _ceil((self.spill.memory_mib - free_memory) / self.room.memory_mib))
-        return max(self.scaling.min_size, n)
+        """Worker pods are whole; the always-on pods the other groups can't hold use what those nodes have left, and
+        more nodes if that is not enough (components.settings.nodes_needed: the rule the idle bill uses too)."""
+        return max(self.scaling.min_size, nodes_needed(self.workers.pod, self.worker_pods(tasks), self.room, self.spill))
 
     def point(self, profile: Profile) -> EksPoint:
         off, peak = self.nodes(profile.average), self.nodes(profile.peak)
