@@ -106,7 +106,7 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
     assert code == 0, err
     data = json.loads(out)  # stdout is nothing but the JSON document
     assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "asOf", "targets", "breakEven",
-                         "assumptions", "notes", "commitment", "operations", "tco", "prices", "horizon"}
+                         "assumptions", "notes", "commitment", "operations", "tco", "prices", "horizon", "redundancy"}
     assert data["commitment"] == "none"
     # every price used carries its source and the date it was read
     assert data["prices"] and all(p["source"] and p["asOf"] for p in data["prices"].values())
@@ -276,3 +276,16 @@ def test_verbose_lists_every_price_with_its_source_and_date(capsys, cached_plann
     assert data["prices"]["rds.postgres.db.m7g.large"]["confidence"].startswith("medium")
     code, out, _ = run_cli(capsys, "--stack", "prod", "--no-plot")
     assert "Prices used" not in out
+
+
+def test_headline_says_which_side_is_less_redundant():
+    # PINNED: MWAA 2 schedulers and 2 web servers; EKS leaves eks.replicas at 1 each
+    from tools.compare.render import headline
+
+    result = compare("dev", pinned_plans(), tiny_table(), SCAN_3X, as_of=AS_OF)
+    assert result.redundancy()["schedulers"] == {"mwaa": 2, "eks": 1, "lessRedundant": "eks"}
+    assert ("Not like for like: EKS is less redundant in schedulers (MWAA 2, EKS 1); EKS is less redundant in web/API "
+            "servers (MWAA 2, EKS 1) (eks.replicas sets EKS's).") in headline(result)
+    same = compare("dev", pinned_plans(eks={**PINNED["eks"], "replicas": {"scheduler": 2, "apiServer": 2}}),
+                   tiny_table(), SCAN_3X, as_of=AS_OF)
+    assert "Like for like: both run 2 scheduler(s) and 2 web/API server(s) at least." in headline(same)

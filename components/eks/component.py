@@ -80,11 +80,12 @@ class EksAirflow(pulumi.ComponentResource):
             airflow_version=settings.airflow_version, image_repository=image_repository, image_tag=tag,
             bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
             dags_claim=dags_claim, resources=cfg.resources, worker_node_group=worker_node_group(cfg).name,
+            replicas=cfg.replicas,
             # The stack's Airflow options apply on both targets, so DAGs behave the same after a move.
             airflow_config={**settings.mwaa.airflow_configuration_options,
                             **af.portable_airflow_config(platform.secrets_prefixes)}))
         self.release = k8s.helm.v3.Release(
-            f"{name}-airflow", name="airflow", chart="airflow", version=chart.chart_version(settings.airflow_version),
+            f"{name}-airflow", name=chart.RELEASE, chart="airflow", version=chart.chart_version(settings.airflow_version),
             repository_opts={"repo": chart.CHART_REPOSITORY}, namespace=NAMESPACE, values=values,
             # Waits until the migration and admin-user Jobs have completed and every pod is ready.
             timeout=1200, wait_for_jobs=True,

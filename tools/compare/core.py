@@ -82,6 +82,19 @@ class Comparison:
     sensitivity: dict[str, Any] = field(default_factory=dict)  # tco.sensitivity: where the TCO verdict flips
     horizon: Any = None  # horizon.Horizon: per-month figures over --months N
 
+    def redundancy(self) -> dict[str, Any]:
+        """Like for like: schedulers and web/API servers each target runs at least, and which side is less redundant."""
+        envs, replicas = self.targets["mwaa"].declared.mwaa, self.targets["eks"].declared.replicas
+        if not envs or not replicas:
+            return {}
+        env = envs[0]
+        out: dict[str, Any] = {}
+        for key, mwaa, eks in (("schedulers", env.schedulers, replicas["scheduler"]),
+                               ("webServers", env.min_webservers, replicas["apiServer"])):
+            out[key] = {"mwaa": mwaa, "eks": eks,
+                        "lessRedundant": None if mwaa == eks else ("eks" if eks < mwaa else "mwaa")}
+        return out
+
     def prices_used(self) -> dict[str, dict[str, Any]]:
         """Every price this comparison looked up (bill and scan), with its source and date."""
         return {key: price.to_json() for (region, key), price in sorted(self.prices.used.items())
@@ -107,6 +120,7 @@ class Comparison:
                     "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None,
                     "sensitivity": self.sensitivity},
             "horizon": self.horizon.to_json() if self.horizon else None,
+            "redundancy": self.redundancy(),
             "prices": self.prices_used(),
             "assumptions": self.assumptions.describe(),
             "notes": self.notes,

@@ -179,6 +179,7 @@ class Declared:
     # days each kind of log is kept (None: no retention declared, kept forever): "mwaa" (MWAA's five log groups),
     # "eksControlPlane" (the cluster's log group), "eksTaskLogs" (s3://<bucket>/logs/ lifecycle expiry)
     retention: dict[str, int | None] = field(default_factory=dict)
+    replicas: dict[str, int] = field(default_factory=dict)  # EKS: scheduler and apiServer replicas (chart values)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -355,4 +356,11 @@ def declared(plan: Plan, target: str) -> Declared:
         pods=_pod_sizes(airflow_release_values(everything), plan) if clusters else None, workload=workload_of(plan),
         node_autoscaler=any(any(word in str(r.inputs.get("chart", "")) for word in ("autoscaler", "karpenter"))
                             for r in of(T_HELM)),
-        retention=retention_of(everything, target))
+        retention=retention_of(everything, target),
+        replicas=_replicas(airflow_release_values(everything)) if clusters else {})
+
+
+def _replicas(values: dict) -> dict[str, int]:
+    ui = "apiServer" if "apiServer" in values else "webserver"
+    return {"scheduler": _int((values.get("scheduler") or {}).get("replicas"), 1),
+            "apiServer": _int((values.get(ui) or {}).get("replicas"), 1)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import Comparison
-from .render import break_even_sentence, money, sensitivity_lines
+from .render import break_even_sentence, money, redundancy_sentence, sensitivity_lines
 
 # The first line of every comment this tool writes: CI finds its own comment by it and edits it in place.
 MARKER = "<!-- airflow-on-aws cost comparison -->"
@@ -63,6 +63,8 @@ def render_markdown(c: Comparison, base: Comparison | None = None, base_ref: str
     lines += ["", f"- **Break-even, AWS bill:** {break_even_sentence(c.break_even)}.",
               f"- **Break-even, TCO:** {break_even_sentence(c.tco_break_even)}."]
     lines += [f"- **{line.split(': ', 1)[0]}:** {line.split(': ', 1)[1]}" for line in sensitivity_lines(c)]
+    if redundancy_sentence(c):
+        lines.append(f"- {redundancy_sentence(c)}")
     if c.horizon and c.horizon.months > 1:
         h = c.horizon
         lines.append(f"- **Over {h.months} months from {h.start.isoformat()}** (bill at the configured workload + "

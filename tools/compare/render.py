@@ -167,11 +167,29 @@ def headline(c: Comparison) -> list[str]:
             f"month × {money(ops['eks']['hourlyRate'])}/h = {money(m_ops)} / {money(e_ops)}) at the configured workload: "
             f"MWAA {money(tco_at['mwaa']['monthly'] if tco_at['mwaa'] else None)} vs EKS {money(tco_at['eks']['monthly'])} "
             f"a month ({_cheaper(tco_at['mwaa']['monthly'] if tco_at['mwaa'] else None, tco_at['eks']['monthly'])}).")
+    redundancy = redundancy_sentence(c)
+    if redundancy:
+        lines.append(redundancy)
     lines.append(f"Break-even, AWS bill: {break_even_sentence(be)}.")
     if c.tco_break_even is not None:
         lines.append(f"Break-even, TCO: {break_even_sentence(c.tco_break_even)}.")
     lines += sensitivity_lines(c)
     return lines
+
+
+def redundancy_sentence(c: Comparison) -> str:
+    """Like for like: the headline says which side runs fewer schedulers or web/API servers, if either does."""
+    r = c.redundancy()
+    if not r:
+        return ""
+    names = {"schedulers": "schedulers", "webServers": "web/API servers"}
+    unequal = {k: v for k, v in r.items() if v["lessRedundant"]}
+    if not unequal:
+        return (f"Like for like: both run {r['schedulers']['eks']} scheduler(s) and {r['webServers']['eks']} web/API "
+                "server(s) at least.")
+    return "Not like for like: " + "; ".join(
+        f"{v['lessRedundant'].upper()} is less redundant in {names[k]} (MWAA {v['mwaa']}, EKS {v['eks']})"
+        for k, v in unequal.items()) + " (eks.replicas sets EKS's)."
 
 
 def sensitivity_lines(c: Comparison) -> list[str]:
