@@ -111,7 +111,10 @@ KEPT_DEPRECATED = {"1.21.0": ["workers.serviceAccount"]}
 def test_no_deprecated_key_is_emitted_for_the_1_21_pin(airflow_version):
     from tests.conftest import stack_value
 
-    eks = {**stack_value("dev", "eks"), "workers": {"minReplicas": 2, "maxReplicas": 7, "concurrency": 8}}
+    dev = stack_value("dev", "eks")
+    # two idle worker pods of 1700m each need a node each besides the always-on pods: 4 t3.large nodes
+    groups = [{**dev["nodeGroups"][0], "desiredSize": 4, "maxSize": 4}]
+    eks = {**dev, "nodeGroups": groups, "workers": {"minReplicas": 2, "maxReplicas": 7, "concurrency": 8}}
     values = planned_values(airflow_version, eks=eks)
     pinned = schema("1.21.0")
     assert deprecated_keys(values, pinned, pinned) == KEPT_DEPRECATED["1.21.0"]

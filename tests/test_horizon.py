@@ -65,13 +65,22 @@ def test_a_version_already_in_extended_support_is_priced_as_deployed():
 def test_stored_logs_grow_under_the_declared_retention():
     assert kept(1, None) == 1 and kept(5, None) == 5  # no retention: every month's logs stay
     assert kept(5, 90) == pytest.approx(90 / (365 / 12)) and kept(1, 90) == 1
-    # PINNED declares no retention today: month m stores m months of logs. No task logs (NO_GROWTH): MWAA's log groups
-    # 5 GB x 0.03 = 0.15 a month, the EKS control-plane group the same.
-    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF, months=3)
-    assert [r["mwaa"]["logsStorageChange"] for r in result.horizon.rows] == [0, 0.15, 0.3]
-    assert [r["eks"]["logsStorageChange"] for r in result.horizon.rows] == [0, 0.15, 0.3]
+    # PINNED keeps logs 90 days (the logRetentionDays default): month m stores min(m, 90 / 30.42 = 2.96) months of logs.
+    # No task logs (NO_GROWTH): MWAA's log groups 5 GB x 0.03 = 0.15 a month, the EKS control-plane group the same.
+    result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF, months=4)
+    capped = round((90 / (365 / 12) - 1) * 0.15, 2)  # 0.29: month 3 and later
+    assert [r["mwaa"]["logsStorageChange"] for r in result.horizon.rows] == [0, 0.15, capped, capped]
+    assert [r["eks"]["logsStorageChange"] for r in result.horizon.rows] == [0, 0.15, capped, capped]
     assert result.horizon.totals["mwaa"] == pytest.approx(
-        3 * (result.break_even.at_configured["mwaa"]["monthly"] + result.operations["mwaa"]["monthly"]) + 0.45, abs=0.02)
+        4 * (result.break_even.at_configured["mwaa"]["monthly"] + result.operations["mwaa"]["monthly"])
+        + 0.15 + 2 * capped, abs=0.02)
+    # with no retention declared (a stack planned before logRetentionDays existed) every month's logs stay
+    forever = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF, months=3)
+    for target in forever.targets.values():
+        object.__setattr__(target.declared, "retention", {k: None for k in target.declared.retention})
+    from tools.compare.horizon import horizon
+
+    assert [r["eks"]["logsStorageChange"] for r in horizon(forever, 3).rows] == [0, 0.15, 0.3]
     assert add_months(datetime.date(2027, 1, 31), 1) == datetime.date(2027, 2, 28)
 
 
@@ -87,3 +96,28 @@ def test_horizon_table_and_comment_over_several_months(capsys, cached_planner): 
     assert "Horizon: 6 months from" in out and "1.35 → 1.36 by 2027-03-27" in " ".join(out.split())
     code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot", "--months", "6", "--markdown")
     assert "- **Over 6 months from" in out
+
+
+def test_the_program_declares_log_retention_and_the_comparison_prices_what_is_kept():
+    """Issue 19 item 6: MWAA's five log groups (created before the environment), the EKS control-plane log group
+    (before the cluster) and the logs/ lifecycle expiry all take logRetentionDays; the comparison reads them."""
+    from tests.conftest import planned
+
+    mwaa = planned("dev", target="mwaa", logRetentionDays=30)
+    groups = {r.inputs["name"]: r for r in mwaa.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert sorted(groups) == [f"airflow-airflow-dev-{t}" for t in ("DAGProcessing", "Scheduler", "Task", "WebServer",
+                                                                   "Worker")]
+    assert {r.inputs["retentionInDays"] for r in groups.values()} == {30}
+    order = [r.urn for r in mwaa.resources]  # registration order; the environment also depends_on the groups
+    env = mwaa.one("aws:mwaa/environment:Environment")
+    assert max(order.index(r.urn) for r in groups.values()) < order.index(env.urn)
+    eks = planned("dev", target="eks", logRetentionDays=30)
+    control = eks.one("aws:cloudwatch/logGroup:LogGroup", "eks-cluster-logs-controlplane")
+    assert control.inputs == {**control.inputs, "name": "/aws/eks/airflow-dev/cluster", "retentionInDays": 30}
+    rules = eks.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "platform-bucket").inputs["rules"]
+    assert {"id": "expire-task-logs", "status": "Enabled", "filter": {"prefix": "logs/"}, "expiration": {"days": 30}} in rules
+    assert rules[0]["id"] == "expire-old-versions"  # the existing rule is untouched: an in-place update, no replacement
+    from tools.compare.declared import declared
+
+    assert declared(mwaa, "mwaa").retention == {"mwaa": 30}
+    assert declared(eks, "eks").retention == {"eksControlPlane": 30, "eksTaskLogs": 30}

@@ -44,7 +44,8 @@ class EksAirflow(pulumi.ComponentResource):
         cluster = EksCluster(f"{name}-cluster", EksClusterArgs(
             cluster_name=self.cluster_name, settings=cfg, vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids, kms_key_arn=platform.kms_key_arn,
-            protect=settings.protect_data, tags=platform.tags), opts=pulumi.ResourceOptions(parent=self))
+            protect=settings.protect_data, tags=platform.tags, log_retention_days=settings.log_retention_days),
+            opts=pulumi.ResourceOptions(parent=self))
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
 
         store_args = DataStoreArgs(environment_name=env_name, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,

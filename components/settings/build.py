@@ -74,8 +74,10 @@ def decode_config_values(raw: Mapping[str, str]) -> dict[str, Any]:
     """Pulumi hands config to programs as strings; structured values and booleans arrive JSON-encoded."""
     decoded: dict[str, Any] = {}
     for key, text in raw.items():
-        expected = CONFIG_SCHEMA["properties"].get(key, {}).get("type")
-        if expected in ("object", "array", "boolean", "integer", "number") and isinstance(text, str):
+        schema = CONFIG_SCHEMA["properties"].get(key, {})
+        expected = schema.get("type")
+        numeric_enum = bool(schema.get("enum")) and all(isinstance(v, int) for v in schema["enum"])  # logRetentionDays
+        if (expected in ("object", "array", "boolean", "integer", "number") or numeric_enum) and isinstance(text, str):
             try:
                 decoded[key] = json.loads(text)
                 continue

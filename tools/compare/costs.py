@@ -139,12 +139,16 @@ def _platform_items(p: Pricer, scope: str, plat: Platform, target: str, assume: 
         p.add(prefix + "lb", scope, "Load balancers: none declared", 0, "hours", None, note=why)
 
 
-def _logs(p: Pricer, prefix: str, key: str, label: str, assume: Assumptions) -> None:
+def _logs(p: Pricer, prefix: str, key: str, label: str, assume: Assumptions, days: int | None) -> None:
+    """A month of logs ingested and what month 1 of a fresh deployment stores: the month's logs, or fewer days if the
+    declared retention is shorter. Later months store more, up to the retention (--months shows it)."""
     gb = assume[key]
     p.add(f"{prefix}.logs.ingest", "target", f"{label} ingestion", gb, "GB", "logs.ingestGb", note="assumption",
           assumption=key)
-    p.add(f"{prefix}.logs.storage", "target", f"{label} storage (1 month kept)", gb, "GB-months", "logs.storageGbMonth",
-          note="assumption", assumption=key)
+    kept = "no retention declared: kept forever" if days is None else f"kept {days} days as declared"
+    stored = gb * min(1.0, days / (365 / 12)) if days is not None else gb
+    p.add(f"{prefix}.logs.storage", "target", f"{label} storage (month 1; {kept})", stored, "GB-months",
+          "logs.storageGbMonth", note="assumption; grows each month up to the retention (--months)", assumption=key)
 
 
 def mwaa_class_defaults(environment_class: str) -> tuple[int, int]:
@@ -224,7 +228,7 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
         p.add("target.mwaa.metadb", scope, "MWAA metadata database storage", assume["mwaaMetadbGb"], "GB-months",
               "mwaa.metadbStorage", note="assumption", assumption="mwaaMetadbGb")
     if decl.mwaa:
-        _logs(p, "target.mwaa", "mwaaLogsGbPerMonth", "CloudWatch Logs (MWAA)", assume)
+        _logs(p, "target.mwaa", "mwaaLogsGbPerMonth", "CloudWatch Logs (MWAA)", assume, decl.retention.get("mwaa"))
 
     if decl.eks_clusters:
         status = support(decl.kubernetes_version, as_of)
@@ -263,7 +267,8 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
               db.storage_gb * multiplier, "GB-months", "rds.gp3Storage",
               note="backups free up to the provisioned size" + ("; storage doubled for the standby" if db.multi_az else ""))
     if decl.eks_clusters:
-        _logs(p, "target.eks", "eksLogsGbPerMonth", "CloudWatch Logs (EKS control plane)", assume)
+        _logs(p, "target.eks", "eksLogsGbPerMonth", "CloudWatch Logs (EKS control plane)", assume,
+              decl.retention.get("eksControlPlane"))
     return p.items
 
 
