@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from components.settings import ConfigError, parse_settings
 from tests.test_compare import cached_planner, run_cli  # noqa: F401 - fixture
 
