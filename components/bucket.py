@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from . import airflow_config as af
 from .aws_context import AwsContext
 from .dag_sync import FolderListing, FolderSync, folder_manifest
+from .log_retention import task_logs_rule
 
 
 @dataclass
@@ -26,6 +27,7 @@ class AirflowBucketArgs:
     dags: FolderListing
     protect: bool
     tags: dict[str, str]
+    log_retention_days: int = 90  # EKS task logs under logs/ expire after this many days (logRetentionDays)
 
 
 def _md5(data: bytes) -> str:
@@ -62,7 +64,8 @@ class AirflowBucket(pulumi.ComponentResource):
             name, bucket=bucket.id,
             rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {},
                     "noncurrent_version_expiration": {"noncurrent_days": 90},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}],
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}},
+                   task_logs_rule(f"{af.LOGS_PREFIX}/", args.log_retention_days)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
         aws.s3.BucketPolicy(name, bucket=bucket.id, policy=pulumi.Output.json_dumps({
             "Version": "2012-10-17",

@@ -9,11 +9,10 @@ import pulumi_aws as aws
 
 from . import airflow_config as af
 from . import iam
+from .log_retention import log_groups, mwaa_log_group_names
 from .platform import SharedPlatform
 
 LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
-# The CloudWatch log group MWAA writes each log type to: airflow-<environment name>-<suffix>.
-LOG_GROUP_SUFFIXES = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
 MWAA_SERVICES = ("airflow.amazonaws.com", "airflow-env.amazonaws.com")
 
 
@@ -50,6 +49,9 @@ class MwaaAirflow(pulumi.ComponentResource):
         options = {**mwaa.airflow_configuration_options, **af.portable_airflow_config(platform.secrets_prefixes)}
         plugins = ({"plugins_s3_path": "plugins.zip", "plugins_s3_object_version": bucket.plugins_version}
                    if bucket.plugins_version is not None else {})
+        # Created before the environment, with a retention: MWAA would make them itself and keep every log forever.
+        groups = log_groups(f"{name}-logs", mwaa_log_group_names(env_name), settings.log_retention_days, platform.tags,
+                            child)
         self.environment = aws.mwaa.Environment(
             name,
             name=env_name,
@@ -76,7 +78,7 @@ class MwaaAirflow(pulumi.ComponentResource):
             logging_configuration={log: {"enabled": True, "log_level": mwaa.log_level} for log in LOG_TYPES},
             endpoint_management="SERVICE",
             tags=platform.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=groups),
         )
         self.execution_role_arn = role.arn
         self.ui_url = self.environment.webserver_url.apply(lambda host: f"https://{host}")
@@ -90,7 +92,7 @@ def environment_arn(platform: SharedPlatform) -> pulumi.Output[str]:
 def log_group_arns(platform: SharedPlatform) -> list[pulumi.Output[str]]:
     """This environment's log groups and their streams (`:*`), by exact name: a pattern such as airflow-<env>-*
     would also match the groups of an environment named <env>-2 in the same account."""
-    groups = [f"log-group:airflow-{platform.settings.environment_name}-{suffix}" for suffix in LOG_GROUP_SUFFIXES]
+    groups = [f"log-group:{group}" for group in mwaa_log_group_names(platform.settings.environment_name).values()]
     return [platform.aws.arn("logs", resource) for group in groups for resource in (group, f"{group}:*")]
 
 

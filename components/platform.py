@@ -52,7 +52,8 @@ class SharedPlatform(pulumi.ComponentResource):
 
         self.bucket = AirflowBucket(f"{name}-bucket", AirflowBucketArgs(
             environment_name=settings.environment_name, airflow_version=settings.airflow_version,
-            kms_key_arn=key.arn, aws=ctx, dags=args.dags, protect=settings.protect_data, tags=tags),
+            kms_key_arn=key.arn, aws=ctx, dags=args.dags, protect=settings.protect_data, tags=tags,
+            log_retention_days=settings.log_retention_days),
             opts=pulumi.ResourceOptions(parent=self))
 
         # Connections and variables live in Secrets Manager, read by both targets through Airflow's backend:

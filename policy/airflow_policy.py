@@ -35,7 +35,7 @@ UNKNOWN = _Unknown()
 PRODUCTION_STACK = re.compile(r"^prod(-[A-Za-z0-9_.-]+)?$")
 
 # ------------------------------------------------------------------------------ address space of CIDR lists
-# Shared with components/settings.py (the stack config check), so the program and the pack agree on "open".
+# Shared with components/settings (the stack config check), so the program and the pack agree on "open".
 
 # A list of CIDRs is open when together they cover at least a /8's worth of their address family: wider than any
 # one organisation's range, and how 0.0.0.0/0 split in pieces (0.0.0.0/1 + 128.0.0.0/1) or a half of the

@@ -111,7 +111,10 @@ KEPT_DEPRECATED = {"1.21.0": ["workers.serviceAccount"]}
 def test_no_deprecated_key_is_emitted_for_the_1_21_pin(airflow_version):
     from tests.conftest import stack_value
 
-    eks = {**stack_value("dev", "eks"), "workers": {"minReplicas": 2, "maxReplicas": 7, "concurrency": 8}}
+    dev = stack_value("dev", "eks")
+    # two idle worker pods of 1700m each need a node each besides the always-on pods: 4 t3.large nodes
+    groups = [{**dev["nodeGroups"][0], "desiredSize": 4, "maxSize": 4}]
+    eks = {**dev, "nodeGroups": groups, "workers": {"minReplicas": 2, "maxReplicas": 7, "concurrency": 8}}
     values = planned_values(airflow_version, eks=eks)
     pinned = schema("1.21.0")
     assert deprecated_keys(values, pinned, pinned) == KEPT_DEPRECATED["1.21.0"]
@@ -151,3 +154,38 @@ def test_schema_notes_agree_with_the_pins():
 
     claimed = set(re.findall(r"pins chart \*\*(\d+\.\d+\.\d+)\*\*", notes))
     assert claimed and claimed <= pins, claimed - pins
+
+
+@pytest.mark.parametrize("airflow_version", ["2.11.2", "3.3.1"])
+def test_replicas_get_a_disruption_budget_and_anti_affinity_that_the_pinned_chart_accepts(airflow_version):
+    from tests.conftest import stack_value
+
+    eks = stack_value("dev", "eks")
+    eks["replicas"] = {"scheduler": 2, "apiServer": 3}
+    values = planned_values(airflow_version, eks=eks)
+    pinned = schema(chart_version(airflow_version))
+    assert unknown_keys(values, pinned, pinned) == []
+    jsonschema.Draft7Validator(pinned).validate(values)
+    ui, label = ("apiServer", "api-server") if airflow_version.startswith("3") else ("webserver", "webserver")
+    for key, component, count in (("scheduler", "scheduler", 2), (ui, label, 3)):
+        section = values[key]
+        assert section["replicas"] == count
+        assert section["podDisruptionBudget"] == {"enabled": True, "config": {"maxUnavailable": 1}}
+        term = section["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+        assert term["podAffinityTerm"] == {"topologyKey": "kubernetes.io/hostname",
+                                           "labelSelector": {"matchLabels": {"component": component, "release": "airflow"}}}
+
+
+def test_one_replica_gets_no_disruption_budget():
+    values = planned_values("3.3.1")  # dev: eks.replicas unset -> 1 each
+    assert values["scheduler"]["replicas"] == 1 and values["apiServer"]["replicas"] == 1
+    assert "podDisruptionBudget" not in values["scheduler"] and "affinity" not in values["apiServer"]
+
+
+def test_prod_eks_is_as_redundant_as_prod_mwaa():
+    from tests.conftest import stack_value
+
+    mwaa, eks = stack_value("prod", "mwaa"), stack_value("prod", "eks")
+    assert eks["replicas"]["scheduler"] >= mwaa["schedulers"] and eks["replicas"]["apiServer"] >= mwaa["minWebservers"]
+    values = planned("prod", target="eks").one("kubernetes:helm.sh/v3:Release", "eks-airflow").inputs["values"]
+    assert values["scheduler"]["replicas"] == 2 and values["apiServer"]["podDisruptionBudget"]["enabled"] is True

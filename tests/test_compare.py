@@ -106,8 +106,10 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
     assert code == 0, err
     data = json.loads(out)  # stdout is nothing but the JSON document
     assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "asOf", "targets", "breakEven",
-                         "assumptions", "notes", "commitment", "operations", "tco"}
+                         "assumptions", "notes", "commitment", "operations", "tco", "prices", "horizon", "redundancy"}
     assert data["commitment"] == "none"
+    # every price used carries its source and the date it was read
+    assert data["prices"] and all(p["source"] and p["asOf"] for p in data["prices"].values())
     ops = data["operations"]
     assert ops["eks"]["monthly"] == ops["eks"]["hoursPerMonth"] * ops["eks"]["hourlyRate"] == 2000  # 20 h x $100
     assert data["tco"]["declared"]["mwaa"] == pytest.approx(data["targets"]["mwaa"]["cost"]["total"] + 400, abs=0.01)
@@ -123,8 +125,11 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
         assert set(cost) == {"items", "total", "sharedTotal", "targetTotal"}
         for item in cost["items"]:
             assert set(item) == {"id", "scope", "label", "quantity", "unit", "unitPrice", "priceKey", "monthly", "note",
-                                 "assumption", "proxyOf"}
+                                 "assumption", "proxyOf", "unverified", "sources"}
             assert item["scope"] in ("shared", "target")
+            if item["priceKey"]:  # a priced item names each table entry behind it, with source and date
+                assert item["priceKey"] in [s["key"] for s in item["sources"]]
+                assert all(s["source"] and s["asOf"] for s in item["sources"])
         assert cost["total"] == pytest.approx(sum(i["monthly"] for i in cost["items"]), abs=0.01 * len(cost["items"]))
         assert cost["total"] == pytest.approx(cost["sharedTotal"] + cost["targetTotal"], abs=0.011)
     shared = [[i for i in data["targets"][t]["cost"]["items"] if i["scope"] == "shared"] for t in ("mwaa", "eks")]
@@ -256,3 +261,31 @@ def test_pinned_config_is_what_the_plans_declare():
     plans = pinned_plans()
     assert plans["mwaa"].one("aws:mwaa/environment:Environment").inputs["environmentClass"] == "mw1.small"
     assert json.loads(plans["eks"].config["airflow-on-aws:workload"]) == PINNED["workload"]
+
+
+def test_verbose_lists_every_price_with_its_source_and_date(capsys, cached_planner):
+    code, out, err = run_cli(capsys, "--stack", "prod", "--no-plot", "--verbose")
+    assert code == 0, err
+    listed = out.split("Prices used (us-east-1; source and date of each", 1)[1]
+    data = json.loads(run_cli(capsys, "--stack", "prod", "--no-plot", "--json")[1])
+    flat = "".join(listed.split())  # folded URLs: compare without the line breaks
+    for key, price in data["prices"].items():
+        assert key in listed and price["asOf"] in listed and "".join(price["source"].split()) in flat
+    # the unverified RDS price is flagged beside its figure in the bill, and in the price list
+    assert "RDS postgres db.m7g.large (Multi-AZ) ?" in out
+    assert data["prices"]["rds.postgres.db.m7g.large"]["confidence"].startswith("medium")
+    code, out, _ = run_cli(capsys, "--stack", "prod", "--no-plot")
+    assert "Prices used" not in out
+
+
+def test_headline_says_which_side_is_less_redundant():
+    # PINNED: MWAA 2 schedulers and 2 web servers; EKS leaves eks.replicas at 1 each
+    from tools.compare.render import headline
+
+    result = compare("dev", pinned_plans(), tiny_table(), SCAN_3X, as_of=AS_OF)
+    assert result.redundancy()["schedulers"] == {"mwaa": 2, "eks": 1, "lessRedundant": "eks"}
+    assert ("Not like for like: EKS is less redundant in schedulers (MWAA 2, EKS 1); EKS is less redundant in web/API "
+            "servers (MWAA 2, EKS 1) (eks.replicas sets EKS's).") in headline(result)
+    same = compare("dev", pinned_plans(eks={**PINNED["eks"], "replicas": {"scheduler": 2, "apiServer": 2}}),
+                   tiny_table(), SCAN_3X, as_of=AS_OF)
+    assert "Like for like: both run 2 scheduler(s) and 2 web/API server(s) at least." in headline(same)

@@ -76,7 +76,7 @@ PINNED = {
     "mwaa": {"environmentClass": "mw1.small", "minWorkers": 1, "maxWorkers": 10, "schedulers": 2,
              "minWebservers": 2, "maxWebservers": 2},
     "eks": {"kubernetesVersion": "1.34",
-            "nodeGroups": [{"name": "airflow", "instanceTypes": ["t3.large"], "minSize": 1, "desiredSize": 2,
+            "nodeGroups": [{"name": "airflow", "instanceTypes": ["t3.large"], "minSize": 1, "desiredSize": 3,
                             "maxSize": 3, "diskSizeGb": 50}],
             "broker": "elasticache", "cache": {"engine": "valkey", "nodeType": "cache.t4g.micro", "nodes": 1},
             "database": {"instanceClass": "db.t4g.micro", "allocatedStorageGb": 20},
@@ -104,9 +104,10 @@ def test_declared_totals_on_the_tiny_price_table_match_the_hand_computed_literal
     # MWAA: environment 730 x 0.1 = 73.00 (min 1 worker, 2 schedulers, 2 web servers: all included); metadata 10 GB x 0.1
     # = 1.00; logs 5 GB x 0.5 + 5 GB x 0.03 = 2.65                                                 -> 76.65 + 47.40
     assert result.targets["mwaa"].total == pytest.approx(124.05, abs=1e-9)
-    # EKS: control plane 730 x 0.1 = 73.00; nodes 2 x 730 x 0.05 = 73.00; disks 2 x 50 GB x 0.1 = 10.00; Valkey node
-    # 730 x 0.02 x 0.8 = 11.68; RDS 730 x 0.02 = 14.60; RDS storage 20 GB x 0.1 = 2.00; logs 2.65 -> 186.93 + 47.40
-    assert result.targets["eks"].total == pytest.approx(234.33, abs=1e-9)
+    # EKS: control plane 730 x 0.1 = 73.00; nodes 3 x 730 x 0.05 = 109.50 (the idle pods need 3: always-on 2050m + a
+    # 1700m worker pod on t3.large nodes with 1800m each); disks 3 x 50 GB x 0.1 = 15.00; Valkey node
+    # 730 x 0.02 x 0.8 = 11.68; RDS 730 x 0.02 = 14.60; RDS storage 20 GB x 0.1 = 2.00; logs 2.65 -> 228.43 + 47.40
+    assert result.targets["eks"].total == pytest.approx(275.83, abs=1e-9)
     shared = {t: total([i for i in r.items if i.scope == "shared"]) for t, r in result.targets.items()}
     assert shared == {"mwaa": pytest.approx(47.40), "eks": pytest.approx(47.40)}
 
@@ -118,8 +119,8 @@ def test_each_item_comes_from_the_declared_quantities():
     assert (mwaa["shared.publicIpv4"].quantity, mwaa["shared.publicIpv4"].price_key) == (730, "publicIpv4.hour")
     assert mwaa["shared.vpce.gateway"].monthly == 0 and mwaa["shared.vpce.gateway"].price_key is None
     assert "target.mwaa.workers" not in mwaa  # min 1 worker: the included one
-    assert eks["target.eks.nodes.airflow"].quantity == 2 * 730
-    assert eks["target.eks.ebs.airflow"].quantity == 2 * 50
+    assert eks["target.eks.nodes.airflow"].quantity == 3 * 730
+    assert eks["target.eks.ebs.airflow"].quantity == 3 * 50
     assert eks["target.eks.cache.eks-broker"].unit_price == pytest.approx(0.016)  # 0.02 x 0.8 (Valkey)
     assert eks["target.eks.rds.eks-metadata-db"].monthly == pytest.approx(14.6)
     assert eks["target.eks.logs.ingest"].assumption == "eksLogsGbPerMonth"
@@ -178,8 +179,8 @@ def test_real_price_file_eks_items_are_the_arithmetic_of_its_entries():
     items = by_id(result.targets["eks"].items)
     multi_az = price("rds.multiAzMultiplier")
     assert items["target.eks.controlPlane"].monthly == pytest.approx(730 * price("eks.cluster"))
-    assert items["target.eks.nodes.airflow"].monthly == pytest.approx(2 * 730 * price("ec2.t3.large"))
-    assert items["target.eks.ebs.airflow"].monthly == pytest.approx(2 * 50 * price("ebs.gp3"))
+    assert items["target.eks.nodes.airflow"].monthly == pytest.approx(3 * 730 * price("ec2.t3.large"))
+    assert items["target.eks.ebs.airflow"].monthly == pytest.approx(3 * 50 * price("ebs.gp3"))
     assert items["target.eks.cache.eks-broker"].monthly == pytest.approx(
         730 * price("elasticache.redis.cache.t4g.micro") * price("elasticache.valkeyFactor"))
     assert items["target.eks.rds.eks-metadata-db"].monthly == pytest.approx(730 * price("rds.postgres.db.t4g.small") * multi_az)
@@ -324,20 +325,20 @@ def test_control_plane_is_priced_at_the_standard_rate_up_to_the_end_of_standard_
     assert (item.price_key, item.unit_price, item.quantity) == ("eks.cluster", 0.1, 730)
     assert item.monthly == pytest.approx(73.00)
     assert item.label == "EKS control plane: standard support (until 2026-12-02)"
-    assert result.targets["eks"].total == pytest.approx(234.33)  # the literal of the first test above
+    assert result.targets["eks"].total == pytest.approx(275.83)  # the literal of the first test above
 
 
 def test_control_plane_is_priced_at_the_extended_rate_after_the_end_of_standard_support():
-    # the day after: extended support, 730 h x 0.60 = 438.00, i.e. 365.00 more than standard (234.33 -> 599.33)
+    # the day after: extended support, 730 h x 0.60 = 438.00, i.e. 365.00 more than standard (275.83 -> 640.83)
     result = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=datetime.date(2026, 12, 3))
     item = by_id(result.targets["eks"].items)["target.eks.controlPlane"]
     assert (item.price_key, item.unit_price, item.quantity) == ("eks.clusterExtended", 0.6, 730)
     assert item.monthly == pytest.approx(438.00)
     assert item.label == "EKS control plane: extended support (standard ended 2026-12-02)"
-    assert result.targets["eks"].total == pytest.approx(599.33)
+    assert result.targets["eks"].total == pytest.approx(640.83)
     assert result.targets["mwaa"].total == pytest.approx(124.05)  # MWAA has no control plane: unchanged
-    # the break-even's fixed EKS part carries the extended rate: 599.33 minus the scaling group's nodes
-    # (2 x 730 x 0.05 = 73.00) and disks (2 x 50 GB x 0.1 = 10.00) = 516.33
+    # the break-even's fixed EKS part carries the extended rate: 640.83 minus the scaling group's nodes
+    # (3 x 730 x 0.05 = 109.50) and disks (3 x 50 GB x 0.1 = 15.00) = 516.33
     model = EksModel(result.targets["eks"].declared, result.targets["eks"].items, tiny_table())
     assert model.fixed == pytest.approx(516.33)
 

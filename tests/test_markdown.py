@@ -15,9 +15,11 @@ from tools.compare.markdown import MARKER
 from tools.compare.prices import CompareError
 
 DEV = (ROOT / "Pulumi.dev.yaml").read_text()
-# The base has one node less in the dev node group (desiredSize 2 -> 1): the working tree adds one t3.large node
-# and its 50 GB gp3 disk, always on: 730 h x $0.0832 + 50 GB x $0.08 = $64.74 a month more on EKS, nothing on MWAA.
-BASE = DEV.replace("        desiredSize: 2\n", "        desiredSize: 1\n", 1)
+# The base keeps no idle worker pod (KEDA minReplicas 1 -> 0): its idle pods need one node less (2: the 2050m
+# always-on pods on 1800m nodes), so the working tree adds one t3.large node and its 50 GB gp3 disk, always on:
+# 730 h x $0.0832 + 50 GB x $0.08 = $64.74 a month more on EKS, nothing on MWAA.
+BASE = DEV.replace("      minReplicas: 1\n", "      minReplicas: 0\n", 1)
+assert BASE != DEV
 
 
 @pytest.fixture
@@ -85,3 +87,32 @@ def test_markdown_and_json_are_exclusive(capsys):
         cli.main(["--markdown", "--json"])
     assert caught.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_comment_keeps_the_notes_behind_its_figures(capsys, planner):
+    # dev declares mw1.micro and maxSize 3: the workload is priced as mw1.small and 4 nodes; the comment says both
+    code, out, err = run_cli(capsys, "--stack", "dev", "--markdown", "--no-plot")
+    assert code == 0, err
+    notes = out.split("Notes behind these figures:", 1)[1]
+    assert "the declared mw1.micro holds at most 3 concurrent tasks; the configured peak (16) is priced as mw1.small" in notes
+    assert "above its maxSize 3 (priced as if raised)" in notes
+    assert "- **Sensitivity, TCO at the configured workload:** EKS is cheaper in TCO if" in out
+
+
+def test_comment_says_when_the_scan_stopped_for_a_missing_price_and_which_prices_are_unverified():
+    from tests.test_compare import SCAN_3X, SIMPLE_EKS
+    from tests.test_costs import AS_OF, pinned_plans, tiny_table
+    from tools.compare.core import compare
+    from tools.compare.markdown import render_markdown
+
+    table = tiny_table()
+    table.data["prices"]["us-east-1"]["ec2.t3.large"]["confidence"] = "low: one undated table"
+    workload = {"averageConcurrentTasks": 50, "peakConcurrentTasks": 50, "peakHoursPerDay": 24}
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS, workload=workload), table, SCAN_3X, as_of=AS_OF)
+    assert result.break_even.stopped_by.startswith("from 126 peak tasks only MWAA classes the price table can't price")
+    out = render_markdown(result)
+    assert "the scan stops at 125 peak tasks: from 126 peak tasks" in out
+    assert "? unverified price (not a dated primary reading; see tools/pricing/SOURCES.md): ec2.t3.large: " \
+           "low: one undated table" in out
+    nodes = next(i for i in result.targets["eks"].items if i.id == "target.eks.nodes.airflow")
+    assert nodes.unverified == "ec2.t3.large: low: one undated table" and "unverified price" in nodes.note

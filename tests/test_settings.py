@@ -14,7 +14,7 @@ from tests.test_program import monitors  # noqa: F401 - the fixture: what a fail
 
 VERSIONS = "2.9.2, 2.10.1, 2.10.3, 2.11.0, 2.11.2, 3.0.6, 3.2.1, 3.3.1"
 CLASSES = "mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge"
-TOP_KEYS = "airflowVersion, eks, environmentName, keepMwaa, mwaa, network, protectData, tags, target, workload"
+TOP_KEYS = "airflowVersion, eks, environmentName, keepMwaa, logRetentionDays, mwaa, network, protectData, tags, target, workload"
 MWAA_KEYS = ("airflowConfigurationOptions, environmentClass, logLevel, maxWebservers, maxWorkers, minWebservers, "
              "minWorkers, schedulers, webserverAccessMode, weeklyMaintenanceWindowStart")
 CIDR_ALLOWED = "allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"
@@ -523,3 +523,19 @@ def stack_raw_config_options() -> dict:
     from tests.conftest import stack_raw_config
 
     return stack_raw_config("dev").get("mwaa", {}).get("airflowConfigurationOptions", {})
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("31", "logRetentionDays: 31 is not allowed; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, "
+           "1096, 1827, 2192, 2557, 2922, 3288, 3653"),
+    ("forever", 'logRetentionDays: "forever" is not allowed; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, '
+                "400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"),
+])
+def test_log_retention_takes_only_what_cloudwatch_accepts_in_one_line(value, expected):
+    from components.settings import decode_config_values
+
+    with pytest.raises(ConfigError) as error:
+        parse_settings(decode_config_values({"target": "mwaa", "logRetentionDays": value}), "dev")
+    assert error.value.problems == [expected]
+    assert parse_settings(decode_config_values({"target": "mwaa", "logRetentionDays": "365"}), "dev").log_retention_days == 365
+    assert parse_settings({"target": "mwaa"}, "dev").log_retention_days == 90  # the default

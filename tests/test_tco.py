@@ -13,10 +13,14 @@ import pytest
 import tools.compare.core as core
 from tests.conftest import planned
 from tests.test_compare import SCAN_3X, SIMPLE_EKS, run_cli
-from tests.test_costs import AS_OF, NO_GROWTH, PINNED, by_id, pinned_plans, tiny_table
+from tests.test_costs import AS_OF, NO_GROWTH, PINNED, TINY_FACTS, by_id, pinned_plans, tiny_table
 from tools.compare.assumptions import Assumptions
 from tools.compare.core import compare
 from tools.compare.render import scale_text
+from tools.compare.sensitivity import tco_sensitivity
+from tools.compare.workload import EksModel, Profile
+
+TINY_FACTS_DISCOUNTS = TINY_FACTS["discounts"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,16 +41,68 @@ def test_operations_are_apart_from_the_bill_and_move_the_tco_break_even():
     assert result.break_even.eks_cheaper_from["peakConcurrentTasks"] == 6
     assert result.tco_break_even.eks_cheaper_from == {"peakConcurrentTasks": 16.0, "averageConcurrentTasks": 16.0,
                                                       "scale": 1.6, "mwaa": 343.05, "eks": 334.33}
-    # the bill itself does not include operations
-    assert result.targets["eks"].total == pytest.approx(151.33 + 83.0)
-    assert result.tco("eks") == pytest.approx(151.33 + 83.0 + 100)
+    # the bill itself does not include operations; idle, SIMPLE_EKS's pods need one node (41.5), whatever desiredSize
+    assert result.targets["eks"].total == pytest.approx(151.33 + 41.5)
+    assert result.tco("eks") == pytest.approx(151.33 + 41.5 + 100)
 
 
 def test_default_operations_have_a_stated_basis(cached_planner, capsys):
     code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json")
     ops = json.loads(out)["operations"]
     assert (ops["mwaa"]["hoursPerMonth"], ops["eks"]["hoursPerMonth"], ops["eks"]["hourlyRate"]) == (4, 20, 100)
-    assert "every ~14 months or extended support" in ops["eks"]["basis"] and "on-call" in ops["eks"]["basis"]
+    # the upgrade cadence the basis states is the sourced one: three Kubernetes minor releases a year, one at a time
+    assert "3 Kubernetes minor upgrades a year" in ops["eks"]["basis"] and "KEP-2572" in ops["eks"]["basis"]
+    assert "on-call" in ops["eks"]["basis"] and ops["eks"]["overridden"] == []
+
+
+def test_basis_says_which_operations_figures_were_overridden(cached_planner, capsys):
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json", "--assume", "eksOpsHoursPerMonth=8",
+                           "--assume", "opsHourlyRate=75")
+    ops = json.loads(out)["operations"]
+    assert ops["eks"]["basis"].startswith("8 h set with --assume eksOpsHoursPerMonth (the default 20 h breaks down as:")
+    assert "rate $75/h set with --assume opsHourlyRate (default $100/h)" in ops["eks"]["basis"]
+    assert ops["mwaa"]["basis"].startswith("MWAA upkeep:") and "rate $75/h set" in ops["mwaa"]["basis"]
+    assert ops["eks"]["overridden"] == ["eksOpsHoursPerMonth", "opsHourlyRate"]
+
+
+def test_sensitivity_states_where_the_tco_verdict_flips():
+    # Bills MWAA 440.21, EKS 346.33 (the dev figures at its workload); MWAA 4 h, EKS 20 h at $100/h.
+    # EKS saves 93.88 on the bill: EKS TCO cheaper while EKS hours < 4 + 93.88 / 100 = 4.9388, MWAA hours > 20 - 0.9388
+    # = 19.0612, or the rate < 93.88 / (20 - 4) = 5.8675.
+    ops = {"mwaa": {"hoursPerMonth": 4, "hourlyRate": 100}, "eks": {"hoursPerMonth": 20, "hourlyRate": 100}}
+    s = tco_sensitivity(440.21, 346.33, ops)
+    by_key = {t["key"]: t for t in s["thresholds"]}
+    assert by_key["eksOpsHoursPerMonth"]["breakEven"] == 4.94 and by_key["eksOpsHoursPerMonth"]["eksCheaperIf"] == "below"
+    assert by_key["mwaaOpsHoursPerMonth"]["breakEven"] == 19.06 and by_key["mwaaOpsHoursPerMonth"]["eksCheaperIf"] == "above"
+    assert by_key["opsHourlyRate"]["breakEven"] == 5.87 and by_key["opsHourlyRate"]["eksCheaperIf"] == "below"
+    assert s["sentence"].startswith("EKS is cheaper in TCO if its upkeep is below 4.94 h/month (now 20 h/month)")
+    # EKS's bill higher and it takes more hours: no hourly rate makes it cheaper
+    s = tco_sensitivity(254.26, 267.36, ops)
+    assert {t["key"]: t["breakEven"] for t in s["thresholds"]}["opsHourlyRate"] is None
+    assert "no value of the hourly rate alone makes EKS cheaper" in s["sentence"]
+    # EKS cheaper on the bill by more than all of MWAA's hours cost: cheaper whatever MWAA's upkeep
+    s = tco_sensitivity(1000, 100, {"mwaa": {"hoursPerMonth": 4, "hourlyRate": 100},
+                                    "eks": {"hoursPerMonth": 2, "hourlyRate": 100}})
+    assert "EKS is cheaper in TCO whatever MWAA's upkeep or the hourly rate" in s["sentence"]
+
+
+def test_dev_tco_flips_at_about_4_9_eks_ops_hours(cached_planner, capsys):
+    """The issue's figure, reproduced by the tool: dev's TCO at its workload flips at ~4.9 EKS ops hours a month,
+    in the JSON (tco.sensitivity), the terminal headline and the PR comment."""
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--json")
+    data = json.loads(out)
+    at = data["tco"]["sensitivity"]["atConfiguredWorkload"]
+    eks = next(t for t in at["thresholds"] if t["key"] == "eksOpsHoursPerMonth")
+    bill = data["breakEven"]["atConfiguredWorkload"]
+    assert eks["breakEven"] == pytest.approx(4 + (bill["mwaa"]["monthly"] - bill["eks"]["monthly"]) / 100, abs=0.006)
+    assert 4.85 <= eks["breakEven"] <= 4.95
+    assert "idle" in data["tco"]["sensitivity"]
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot")
+    assert f"Sensitivity, TCO at the configured workload: EKS is cheaper in TCO if its upkeep is below " \
+           f"{eks['breakEven']:.3g} h/month" in " ".join(out.split())
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--markdown")
+    assert f"**Sensitivity, TCO at the configured workload:** EKS is cheaper in TCO if its upkeep is below " \
+           f"{eks['breakEven']:.3g} h/month" in out
 
 
 def test_workload_growth_prices_task_logs_nat_and_cross_az_per_task_hour():
@@ -75,6 +131,58 @@ def test_commitment_discounts_ec2_rds_and_elasticache_but_not_mwaa():
     assert committed.targets["mwaa"].total == pytest.approx(on_demand.targets["mwaa"].total)
 
 
+def test_elasticache_commitment_follows_the_offers_engine_and_family_eligibility():
+    from tools.compare.costs import cache_node_price
+
+    table = tiny_table(**{"elasticache.redis.cache.m7g.large": 0.2}).with_commitment("1y")
+    table.facts = {**table.facts, "discounts": {**TINY_FACTS_DISCOUNTS, "commitment1y": {
+        **TINY_FACTS_DISCOUNTS["commitment1y"],
+        "elasticache": {"discount": 0.2, "offer": "Database Savings Plan", "engines": ["valkey"],
+                        "families": ["cache.m7g"], "otherwise": "no reserved-node rate sourced"}}}}  # a copy: TINY_FACTS stays
+    prices = table.region("us-east-1")
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.m7g.large")
+    assert value == pytest.approx(0.2 * 0.8 * 0.8) and note == "Database Savings Plan −20%"
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.t4g.micro")  # family not covered: On-Demand
+    assert value == pytest.approx(0.02 * 0.8)
+    assert note == ("On-Demand: Database Savings Plan covers families cache.m7g, not cache.t4g; "
+                    "no reserved-node rate sourced")
+    value, _, _, note = cache_node_price(prices, "redis", "cache.m7g.large")  # engine not covered: On-Demand
+    assert value == pytest.approx(0.2) and note.startswith("On-Demand: Database Savings Plan covers engines valkey, not redis")
+
+
+def test_the_real_tables_commitments_are_per_service():
+    from tools.compare.costs import cache_node_price
+    from tools.compare.prices import PriceTable
+
+    prices = PriceTable.load().with_commitment("1y").region("us-east-1")
+    assert prices.get("ec2.t3.large").commitment == "Compute Savings Plan, 1 year, no upfront −27%"
+    assert prices.get("rds.postgres.db.t4g.micro").commitment == "RDS reserved DB instance, 1 year, no upfront −30%"
+    # dev's Valkey cache.t4g.micro: Database Savings Plans don't cover t4g -> On-Demand, said in the note (not -35%)
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.t4g.micro")
+    assert value == pytest.approx(prices("elasticache.redis.cache.t4g.micro") * prices("elasticache.valkeyFactor"))
+    assert note.startswith("On-Demand: Database Savings Plan, 1 year, no upfront covers families")
+    # prod's Valkey cache.m7g.large: covered at the instance figure (20%), not the serverless 35%
+    value, _, _, note = cache_node_price(prices, "valkey", "cache.m7g.large")
+    assert value == pytest.approx(0.158 * 0.8 * 0.8) and note.endswith("−20%")
+    assert cache_node_price(prices, "redis", "cache.m7g.large")[3].startswith("On-Demand:")
+
+
+def test_commitment_is_sized_to_the_baseline_not_the_peak():
+    # SIMPLE_EKS: one worker pod per t3.large node, KEDA min 1 -> the baseline is 1 node. At 30 tasks all day the
+    # scan runs 3 nodes: 1 at the committed rate (0.05 x 0.7), 2 On-Demand (0.05). The 1-year plan saves
+    # 730 h x 0.05 x 0.3 = 10.95 on nodes, not 3 x 10.95.
+    workload = {"averageConcurrentTasks": 30, "peakConcurrentTasks": 30, "peakHoursPerDay": 24}
+    plans = pinned_plans(eks=SIMPLE_EKS, workload=workload)
+    runs = {c: compare("dev", plans, tiny_table().with_commitment(c), SCAN_3X, as_of=AS_OF) for c in ("none", "1y")}
+    models = {c: EksModel(r.targets["eks"].declared, r.targets["eks"].items, tiny_table().with_commitment(c), SCAN_3X)
+              for c, r in runs.items()}
+    assert models["1y"].baseline == 1
+    profile = Profile(30, 30, 24, 730)
+    nodes = {c: m.point(profile).monthly - m.fixed for c, m in models.items()}
+    assert models["1y"].point(profile).nodes_peak == 3
+    assert nodes["none"] - nodes["1y"] == pytest.approx(730 * 0.05 * 0.3)
+
+
 def test_spot_node_groups_are_priced_at_the_sourced_spot_discount():
     eks = {**PINNED["eks"], "nodeGroups": [{**PINNED["eks"]["nodeGroups"][0], "capacityType": "SPOT"}]}
     result = compare("dev", pinned_plans(eks=eks), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
@@ -97,7 +205,7 @@ def test_headline_says_what_each_figure_compares(cached_planner, capsys):
     code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot")
     assert code == 0
     flat = " ".join(out.split())
-    assert "AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at desiredSize): MWAA $" in flat
+    assert "AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at the nodes the idle pods need): MWAA $" in flat
     assert "AWS bill at the configured workload (average 4 / peak 16 tasks for 3 h/day; classes and nodes sized for it)" in flat
     assert "TCO = bill + operations" in flat and "Break-even, TCO:" in flat
 
@@ -130,6 +238,23 @@ def test_plot_labels_sit_outside_the_plot_area(monkeypatch, tmp_path):
     assert labels and all(t.get_window_extent().y0 >= plot_area.y1 for t in labels)  # above the axes
     assert ax.get_legend().get_window_extent().y1 <= plot_area.y0  # below the axes
     assert any(t.get_text() == "EKS bill cheaper from 6 (0.6×)" for t in labels)
+
+
+def test_plot_shows_the_tco_sensitivity_below_the_legend(monkeypatch, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from tools.compare.plot import write_plot
+
+    closed = []
+    monkeypatch.setattr(plt, "close", lambda fig: closed.append(fig))
+    result = compare("dev", pinned_plans(eks=SIMPLE_EKS), tiny_table(), SCAN_3X, as_of=AS_OF)
+    line = result.sensitivity["atConfiguredWorkload"]["sentence"]
+    write_plot(result.break_even, tmp_path / "p.png", "dev", "us-east-1", tco=result.tco_break_even, sensitivity=line)
+    fig = closed[0]
+    fig.canvas.draw()
+    text = next(t for t in fig.texts if "TCO at the configured workload" in t.get_text())
+    assert " ".join(text.get_text().replace("\\$", "$").split()) == f"TCO at the configured workload: {line}"
+    assert text.get_window_extent().y1 <= fig.axes[0].get_legend().get_window_extent().y0  # under the legend
     monkeypatch.undo()
     plt.close(fig)
 
@@ -140,7 +265,7 @@ def test_plot_labels_sit_outside_the_plot_area(monkeypatch, tmp_path):
     (("    natGateways: single", "    natGateways: [single"),
      ["error: Pulumi.{stack}.yaml:10:22: not valid YAML (expected ',' or ']', but got ':')"]),
     (("      maxReplicas: 3", "      maxReplicas: 3\n      concurrency: 0"),
-     ['error: invalid stack config (1 problem(s)):', '  Pulumi.{stack}.yaml:42: eks.workers.concurrency: 0 is out of range; allowed: 1 to 64']),
+     ['error: invalid stack config (1 problem(s)):', '  Pulumi.{stack}.yaml:44: eks.workers.concurrency: 0 is out of range; allowed: 1 to 64']),
 ])
 def test_stack_file_errors_exit_2_naming_file_and_line(capsys, change, expected):
     stack = f"t{os.getpid()}"

@@ -26,7 +26,7 @@ from urllib.parse import quote
 import pulumi
 
 from .. import airflow_config as af
-from ..settings import PodResources, ResourceSettings, WorkerSettings
+from ..settings import PodResources, ReplicaSettings, ResourceSettings, WorkerSettings
 from .irsa import NAMESPACE, service_account_name
 
 CHART_VERSIONS_FILE = Path(__file__).with_name("chart_versions.json")
@@ -102,6 +102,10 @@ class ChartInputs:
     airflow_config: dict[str, str] = field(default_factory=dict)  # section.key -> value, shared with MWAA
     resources: ResourceSettings = field(default_factory=ResourceSettings)
     worker_node_group: str | None = None  # the node group label the Celery workers are pinned to
+    replicas: ReplicaSettings = field(default_factory=ReplicaSettings)  # scheduler and API server (eks.replicas)
+
+
+RELEASE = "airflow"  # the Helm release name (components/eks/component.py): the chart's `release` pod label
 
 
 def _service_account(component: str, role_arn: pulumi.Input[str] | None) -> dict[str, Any]:
@@ -204,7 +208,26 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         values["webserverSecretKeySecretName"] = SecretNames.webserver_secret_key
         values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver"))}
     _set_resources(values, inputs)
+    _set_redundancy(values, inputs)
     return values
+
+
+def _set_redundancy(values: dict[str, Any], inputs: ChartInputs) -> None:
+    """Replicas of the components MWAA runs redundantly (eks.replicas). More than one gets a PodDisruptionBudget (a
+    drain takes at most one away) and an anti-affinity on the node's hostname so the replicas land on different nodes.
+    Preferred, not required: a required rule would leave a rolling update's extra pod Pending on a two-node group until
+    the autoscaler adds a node. The label selectors are the chart's pod labels (component, release)."""
+    ui, component = ("apiServer", "api-server") if is_airflow3(inputs.airflow_version) else ("webserver", "webserver")
+    for key, label, count in (("scheduler", "scheduler", inputs.replicas.scheduler),
+                              (ui, component, inputs.replicas.api_server)):
+        section = values.setdefault(key, {})
+        section["replicas"] = count
+        if count > 1:
+            section["podDisruptionBudget"] = {"enabled": True, "config": {"maxUnavailable": 1}}
+            section["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+                "weight": 100,
+                "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
+                                    "labelSelector": {"matchLabels": {"component": label, "release": RELEASE}}}}]}}
 
 
 def uses_celery_section(airflow_version: str) -> bool:

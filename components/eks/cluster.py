@@ -10,6 +10,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .. import iam
+from ..log_retention import eks_log_group_name, log_groups
 from ..settings import EksSettings
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -25,6 +26,7 @@ class EksClusterArgs:
     kms_key_arn: pulumi.Input[str]
     protect: bool
     tags: dict[str, str]
+    log_retention_days: int = 90  # the control-plane log group's retention (logRetentionDays)
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -37,6 +39,9 @@ class EksCluster(pulumi.ComponentResource):
         cfg = args.settings
         public_cidrs = list(cfg.endpoint_public_access_cidrs)
 
+        # Before the cluster, with a retention: EKS would create it itself and keep control-plane logs forever.
+        groups = log_groups(f"{name}-logs", {"controlPlane": eks_log_group_name(args.cluster_name)},
+                            args.log_retention_days, args.tags, child)
         self.cluster = eks.Cluster(
             name,
             name=args.cluster_name,
@@ -57,7 +62,7 @@ class EksCluster(pulumi.ComponentResource):
             skip_default_security_groups=True,
             deletion_protection=args.protect,
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=groups),
         )
 
         node_role = aws.iam.Role(f"{name}-node-role", assume_role_policy=iam.assume_role_policy(["ec2.amazonaws.com"]),

@@ -44,7 +44,8 @@ class EksAirflow(pulumi.ComponentResource):
         cluster = EksCluster(f"{name}-cluster", EksClusterArgs(
             cluster_name=self.cluster_name, settings=cfg, vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids, kms_key_arn=platform.kms_key_arn,
-            protect=settings.protect_data, tags=platform.tags), opts=pulumi.ResourceOptions(parent=self))
+            protect=settings.protect_data, tags=platform.tags, log_retention_days=settings.log_retention_days),
+            opts=pulumi.ResourceOptions(parent=self))
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
 
         store_args = DataStoreArgs(environment_name=env_name, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
@@ -80,12 +81,13 @@ class EksAirflow(pulumi.ComponentResource):
             airflow_version=settings.airflow_version, image_repository=image_repository, image_tag=tag,
             bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
             dags_claim=dags_claim, resources=cfg.resources, worker_node_group=worker_node_group(cfg).name,
+            replicas=cfg.replicas,
             # The stack's Airflow options apply on both targets, so DAGs behave the same after a move.
             airflow_config={**settings.mwaa.airflow_configuration_options,
                             **af.portable_airflow_config(platform.secrets_prefixes)}))
         self.release = k8s.helm.v3.Release(
             # The vendored chart folder (no repository_opts): what tests/test_rendered_chart.py renders is what deploys.
-            f"{name}-airflow", name="airflow", chart=chart.chart_path(settings.airflow_version),
+            f"{name}-airflow", name=chart.RELEASE, chart=chart.chart_path(settings.airflow_version),
             version=chart.chart_version(settings.airflow_version), namespace=NAMESPACE, values=values,
             # Waits until the migration and admin-user Jobs have completed and every pod is ready.
             timeout=1200, wait_for_jobs=True,

@@ -27,10 +27,13 @@ DEFAULTS: dict[str, Assumption] = {
     "taskLogGbPerTaskHour": Assumption(0.01, "GB/task-hour", "task logs written per task-hour: to CloudWatch Logs on MWAA (ingested and kept a month), to S3 on EKS (kept a month)"),
     "natGbPerTaskHour": Assumption(0.02, "GB/task-hour", "data a running task moves through the NAT gateway (internet APIs, AWS APIs without a VPC endpoint), on both targets"),
     "eksCrossAzGbPerTaskHour": Assumption(0.02, "GB/task-hour", "EKS traffic between AZs per task-hour (worker to PgBouncer/RDS/Redis/scheduler in the other AZ, both directions); MWAA bills none"),
-    # operations: people's time, shown apart from the AWS bill and added in the TCO
+    # operations: people's time, shown apart from the AWS bill and added in the TCO. The upgrade cadence is sourced:
+    # three Kubernetes minor releases a year (KEP-2572, https://github.com/kubernetes/enhancements/issues/2572) and
+    # one minor version per control-plane upgrade (https://docs.aws.amazon.com/eks/latest/eksctl/cluster-upgrade.html);
+    # the hours per task are estimates, which is why tco.sensitivity states where the verdict flips.
     "opsHourlyRate": Assumption(100, "USD/h", "loaded cost of one platform-engineer hour (about $200k a year over 2,000 h); use your own"),
     "mwaaOpsHoursPerMonth": Assumption(4, "h/month", "MWAA upkeep: Airflow upgrades are one API call but DAGs and requirements must be tested (2 a year x 8 h = 1.3 h), requirements/plugins changes and alarms (1.5 h), support cases (1 h); AWS patches and runs the rest"),
-    "eksOpsHoursPerMonth": Assumption(20, "h/month", "EKS upkeep: a Kubernetes minor upgrade every ~14 months or extended support at +$0.50/h (40 h each = 2.9 h), chart and Airflow upgrades (2 a year x 16 h = 2.7 h), monthly node AMI patching (2 h), KEDA/autoscaler/CSI add-on upgrades (1.5 h), RDS/ElastiCache maintenance (1 h), on-call for the self-run components (10 h)"),
+    "eksOpsHoursPerMonth": Assumption(20, "h/month", "EKS upkeep: 3 Kubernetes minor upgrades a year to stay in standard support (Kubernetes ships 3 minor releases a year, KEP-2572; EKS upgrades one minor version at a time, eksctl docs; 12 h each, an estimate = 3 h), chart and Airflow upgrades (2 a year x 16 h = 2.7 h), monthly node AMI patching (2 h), KEDA/autoscaler/CSI add-on upgrades (1.5 h), RDS/ElastiCache maintenance (1 h), on-call for the self-run components (10 h)"),
     # the break-even scan (pod and node sizes are not assumptions: they come from the plan, see docs/comparison.md)
     "maxScale": Assumption(20, "x", "the break-even scan grows the configured workload (average and peak together) up to this multiple"),
 }

@@ -41,8 +41,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", metavar="YYYY-MM-DD",
                    help="pricing date (default: today); decides whether the EKS control plane is in standard or "
                         "extended support")
+    p.add_argument("--months", type=int, default=1, metavar="N",
+                   help="price N months from the pricing date (1 to 120; default 1): EKS/MWAA version support and log "
+                        "growth under the declared retention, per month and in total")
     p.add_argument("--commitment", choices=("none", "1y"), default="none",
                    help="price EC2, RDS and ElastiCache at 1-year Savings Plan / reserved rates (default: On-Demand)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also list every price used with its source and the date it was read (the JSON always has them)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
@@ -122,7 +127,10 @@ def _run(args: argparse.Namespace, err) -> int:
     from .prices import PriceTable
     from .stackfile import check as check_stack_file
 
+    from .horizon import check_months
+
     as_of = pricing_date(args.as_of)
+    months = check_months(args.months)
     overrides = Assumptions.parse(args.assume)
     if args.max_scale is not None:
         overrides["maxScale"] = args.max_scale
@@ -141,17 +149,18 @@ def _run(args: argparse.Namespace, err) -> int:
         plans = plan_targets(args.stack, extra,
                              progress=lambda t: status.update(f"Planning target={t} offline (Pulumi mocks, no credentials)…"))
         status.update("Pricing…")
-        result = compare(args.stack, plans, prices, assumptions, as_of=as_of)
+        result = compare(args.stack, plans, prices, assumptions, as_of=as_of, months=months)
         base = None
         if base_text is not None:
             base_plans = plan_targets(args.stack, extra, config_text=base_text, progress=lambda t: status.update(
                 f"Planning target={t} at {args.base} offline (Pulumi mocks)…"))
-            base = compare(args.stack, base_plans, prices, assumptions, as_of=as_of)
+            base = compare(args.stack, base_plans, prices, assumptions, as_of=as_of, months=months)
         if not args.no_plot:
             from .plot import write_plot
 
             path = Path(args.plot) if args.plot else ROOT / "out" / f"break-even-{args.stack}.png"
-            write_plot(result.break_even, path, args.stack, result.region, prices.currency, result.tco_break_even)
+            write_plot(result.break_even, path, args.stack, result.region, prices.currency, result.tco_break_even,
+                       result.sensitivity["atConfiguredWorkload"]["sentence"])
             try:
                 result.plot = str(path.resolve().relative_to(Path.cwd()))
             except ValueError:
@@ -172,7 +181,7 @@ def _run(args: argparse.Namespace, err) -> int:
         console = Console()
         if not console.is_terminal:  # piped or redirected: wide enough for the side-by-side tables
             console = Console(width=int(os.environ.get("COLUMNS", 130)))
-        render(result, console)
+        render(result, console, verbose=args.verbose)
         if base is not None:
             console.print(render_markdown(result, base, args.base).split("#### ", 1)[1], markup=False, highlight=False)
     return 0

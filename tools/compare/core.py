@@ -15,6 +15,8 @@ from .costs import SHARED_UNPRICED_NOTE, CostItem, declared_cost, total, unprice
 from .declared import Declared, declared, resource_summary
 from .eks_support import SOURCE as SUPPORT_SOURCE
 from .prices import CompareError, PriceTable
+from .horizon import horizon
+from .sensitivity import sensitivity
 from .workload import BreakEven, EksModel, MwaaModel, Profile, break_even
 
 TARGETS = ("mwaa", "eks")
@@ -77,6 +79,26 @@ class Comparison:
     tco_break_even: BreakEven | None = None  # the same scan with each target's operations added
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
+    sensitivity: dict[str, Any] = field(default_factory=dict)  # tco.sensitivity: where the TCO verdict flips
+    horizon: Any = None  # horizon.Horizon: per-month figures over --months N
+
+    def redundancy(self) -> dict[str, Any]:
+        """Like for like: schedulers and web/API servers each target runs at least, and which side is less redundant."""
+        envs, replicas = self.targets["mwaa"].declared.mwaa, self.targets["eks"].declared.replicas
+        if not envs or not replicas:
+            return {}
+        env = envs[0]
+        out: dict[str, Any] = {}
+        for key, mwaa, eks in (("schedulers", env.schedulers, replicas["scheduler"]),
+                               ("webServers", env.min_webservers, replicas["apiServer"])):
+            out[key] = {"mwaa": mwaa, "eks": eks,
+                        "lessRedundant": None if mwaa == eks else ("eks" if eks < mwaa else "mwaa")}
+        return out
+
+    def prices_used(self) -> dict[str, dict[str, Any]]:
+        """Every price this comparison looked up (bill and scan), with its source and date."""
+        return {key: price.to_json() for (region, key), price in sorted(self.prices.used.items())
+                if region == self.region}
 
     def tco(self, target: str) -> float:
         """Declared (idle) bill plus operations, a month."""
@@ -95,14 +117,18 @@ class Comparison:
             "breakEven": self.break_even.to_json(self.plot),
             "operations": self.operations,
             "tco": {"declared": {t: round(self.tco(t), 2) for t in self.targets},
-                    "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None},
+                    "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None,
+                    "sensitivity": self.sensitivity},
+            "horizon": self.horizon.to_json() if self.horizon else None,
+            "redundancy": self.redundancy(),
+            "prices": self.prices_used(),
             "assumptions": self.assumptions.describe(),
             "notes": self.notes,
         }
 
 
 def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptions: Assumptions, *,
-            as_of: datetime.date) -> Comparison:
+            as_of: datetime.date, months: int = 1) -> Comparison:
     """`as_of` is the pricing date (the CLI's --as-of, today by default): it decides the EKS support rate."""
     regions = {p.config.get("aws:region", "us-east-1") for p in plans.values()}
     if len(regions) != 1:
@@ -130,6 +156,10 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     proxies = sorted({f"{i.price_key} ({i.proxy_of})" for t in targets.values() for i in t.items if i.proxy_of})
     if proxies:
         notes.insert(0, f"≈ priced with another region's sourced figure (none found for {region}): {', '.join(proxies)}")
+    unverified = sorted({i.unverified for t in targets.values() for i in t.items if i.unverified})
+    if unverified:
+        notes.insert(0, "? unverified price (not a dated primary reading; see tools/pricing/SOURCES.md): "
+                     + "; ".join(unverified))
     control_plane = next((i for i in eks.items if i.id == "target.eks.controlPlane"), None)
     if control_plane is not None:
         notes.append(f"EKS control plane priced at {control_plane.price_key}: {control_plane.note} (--as-of sets the "
@@ -139,18 +169,35 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
     if eks.declared.mwaa:
         notes.append("the EKS plan keeps the MWAA environment too (keepMwaa): its cost is in the EKS column")
     if prices.commitment == "1y":
-        notes.append("--commitment 1y: EC2 nodes at a 1-year Compute Savings Plan rate, RDS and ElastiCache at 1-year "
-                     "reserved/Database Savings Plan rates (facts.discounts in the price table, with sources); MWAA "
-                     "and the EKS control plane have no commitment offering and stay On-Demand")
+        notes.append(f"--commitment 1y, per service as AWS offers it (facts.discounts.commitment1y, with sources): EC2 "
+                     f"nodes through a Compute Savings Plan, RDS through a reserved DB instance, ElastiCache through a "
+                     f"Database Savings Plan where it covers the engine and node family; sized to the baseline "
+                     f"({eks_model.baseline} node(s) of {eks_model.scaling.name}: the scan's nodes above it are "
+                     f"On-Demand); MWAA and the EKS control plane have no commitment offering and stay On-Demand")
+        notes += [f"{i.label}: {i.note[i.note.index('On-Demand: '):]}" for i in eks.items if "On-Demand: " in i.note]
     notes.append("EKS cross-AZ traffic is priced per task-hour (eksCrossAzGbPerTaskHour); traffic of the idle platform "
                  "(scheduler heartbeats, PgBouncer to RDS in another AZ) is not")
-    return Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
-                      break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes)
+    at = result.at_configured
+    tco_sensitivity = sensitivity((mwaa.total, eks.total),
+                                  (at["mwaa"]["monthly"] if at["mwaa"] else None, at["eks"]["monthly"]), operations)
+    comparison = Comparison(stack=stack, region=region, prices=prices, assumptions=assumptions, targets=targets,
+                            break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes,
+                            sensitivity=tco_sensitivity)
+    comparison.horizon = horizon(comparison, months)
+    return comparison
 
 
 def operations_of(target: str, assumptions: Assumptions) -> dict[str, Any]:
-    """People's time to keep a target running: hours a month × the hourly rate, with the stated basis."""
+    """People's time to keep a target running: hours a month × the hourly rate, with the stated basis. An override
+    says so in the basis, so the default breakdown is never shown as the reason for a figure it no longer gives."""
     key = f"{target}OpsHoursPerMonth"
     hours, rate = assumptions[key], assumptions["opsHourlyRate"]
-    return {"hoursPerMonth": hours, "hourlyRate": rate, "monthly": round(hours * rate, 2),
-            "basis": DEFAULTS[key].description}
+    basis = DEFAULTS[key].description
+    if key in assumptions.overrides:
+        basis = (f"{hours:g} h set with --assume {key} (the default {DEFAULTS[key].value:g} h breaks down as: "
+                 f"{basis})")
+    if "opsHourlyRate" in assumptions.overrides:
+        basis += (f"; rate ${rate:g}/h set with --assume opsHourlyRate (default "
+                  f"${DEFAULTS['opsHourlyRate'].value:g}/h)")
+    return {"hoursPerMonth": hours, "hourlyRate": rate, "monthly": round(hours * rate, 2), "basis": basis,
+            "overridden": sorted(k for k in (key, "opsHourlyRate") if k in assumptions.overrides)}

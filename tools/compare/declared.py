@@ -100,6 +100,7 @@ class MwaaEnvironment:
     schedulers: int
     min_webservers: int
     max_webservers: int
+    airflow_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class CeleryWorkers:
 @dataclass(frozen=True)
 class PodSizes:
     """What the EKS plan's pods request, read from the Airflow release's values and the stack config the plan ran
-    with (the same settings the program fits onto nodes: components/settings.py)."""
+    with (the same settings the program fits onto nodes: components/settings)."""
 
     platform: dict[str, PodResources]  # always-on chart pods (one replica each) by chart key, with the system add-ons
     node_reserved: PodResources  # what each node keeps from pods
@@ -175,6 +176,10 @@ class Declared:
     pods: PodSizes | None = None
     workload: dict[str, float] = field(default_factory=dict)
     node_autoscaler: bool = False  # a cluster-autoscaler or Karpenter release is declared
+    # days each kind of log is kept (None: no retention declared, kept forever): "mwaa" (MWAA's five log groups),
+    # "eksControlPlane" (the cluster's log group), "eksTaskLogs" (s3://<bucket>/logs/ lifecycle expiry)
+    retention: dict[str, int | None] = field(default_factory=dict)
+    replicas: dict[str, int] = field(default_factory=dict)  # EKS: scheduler and apiServer replicas (chart values)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -281,6 +286,31 @@ def workload_of(plan: Plan) -> dict[str, float]:
     }
 
 
+MWAA_LOG_TYPES = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")  # MWAA's log groups: airflow-<env>-<type>
+T_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def retention_of(resources: list[PlannedResource], target: str) -> dict[str, int | None]:
+    """How long the plan keeps each kind of log: what the comparison prices as stored (None: kept forever)."""
+    groups = [r for r in resources if r.type == T_LOG_GROUP]
+
+    def days(names: list[PlannedResource]) -> int | None:
+        values = [r.inputs.get("retentionInDays") for r in names]
+        return None if not values or None in values else max(int(v) for v in values)
+
+    out: dict[str, int | None] = {}
+    if target == "mwaa" or any(r.type == T_MWAA for r in resources):
+        out["mwaa"] = days([r for r in groups if str(r.inputs.get("name", "")).startswith("airflow-")
+                            and str(r.inputs.get("name", "")).rsplit("-", 1)[-1] in MWAA_LOG_TYPES])
+    if target == "eks":
+        out["eksControlPlane"] = days([r for r in groups if str(r.inputs.get("name", "")).startswith("/aws/eks/")])
+        expiry = [(rule.get("expiration") or {}).get("days") for r in resources if r.type == T_LIFECYCLE
+                  for rule in r.inputs.get("rules") or []
+                  if (rule.get("filter") or {}).get("prefix") == "logs/" and rule.get("status", "Enabled") == "Enabled"]
+        out["eksTaskLogs"] = int(expiry[0]) if expiry and expiry[0] is not None else None
+    return out
+
+
 def declared(plan: Plan, target: str) -> Declared:
     groups = split(plan)
     everything = plan.resources
@@ -290,7 +320,8 @@ def declared(plan: Plan, target: str) -> Declared:
         name=r.inputs.get("name", r.name), environment_class=_required(r, "environmentClass"),
         min_workers=int(_required(r, "minWorkers")), max_workers=int(_required(r, "maxWorkers")),
         schedulers=int(_required(r, "schedulers")), min_webservers=int(_required(r, "minWebservers")),
-        max_webservers=int(_required(r, "maxWebservers"))) for r in of(T_MWAA))
+        max_webservers=int(_required(r, "maxWebservers")), airflow_version=r.inputs.get("airflowVersion"))
+        for r in of(T_MWAA))
     clusters = of(*T_EKS_CLUSTER)
     templates = {t.outputs.get("id", f"{t.name}-id"): t for t in of(T_LAUNCH_TEMPLATE)}
     node_groups = []
@@ -324,4 +355,12 @@ def declared(plan: Plan, target: str) -> Declared:
         workers=_workers(airflow_release_values(everything)) if clusters else None,
         pods=_pod_sizes(airflow_release_values(everything), plan) if clusters else None, workload=workload_of(plan),
         node_autoscaler=any(any(word in str(r.inputs.get("chart", "")) for word in ("autoscaler", "karpenter"))
-                            for r in of(T_HELM)))
+                            for r in of(T_HELM)),
+        retention=retention_of(everything, target),
+        replicas=_replicas(airflow_release_values(everything)) if clusters else {})
+
+
+def _replicas(values: dict) -> dict[str, int]:
+    ui = "apiServer" if "apiServer" in values else "webserver"
+    return {"scheduler": _int((values.get("scheduler") or {}).get("replicas"), 1),
+            "apiServer": _int((values.get(ui) or {}).get("replicas"), 1)}

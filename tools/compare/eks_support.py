@@ -10,7 +10,7 @@ Source: docs/research/chart-notes.md, "EKS Kubernetes versions" (compiled 2026-1
 - 1.36: a blog post (devopsdreams, 2026-08-16), not AWS; it equals the 14-month rule from 1.36's EKS release on
   2026-06-02 (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
 Refresh from the EKS Kubernetes release calendar on that AWS page; add a row for every version
-components/settings.py allows (EKS_KUBERNETES_VERSIONS), or the comparison stops with an error naming it.
+components/settings allows (EKS_KUBERNETES_VERSIONS), or the comparison stops with an error naming it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,23 @@ STANDARD_SUPPORT_END: dict[str, datetime.date] = {
     "1.36": datetime.date(2027, 8, 2),  # blog figure, see above
 }
 SOURCE = "tools/compare/eks_support.py"
+# Extended support lasts 12 months after standard support ends (AWS: "EKS Kubernetes versions", the same page); after
+# it EKS upgrades the cluster itself.
+EXTENDED_MONTHS = 12
+
+
+def successor(version: str) -> str | None:
+    """The next minor version in the calendar (EKS upgrades one minor version at a time), or None if none is dated."""
+    versions = sorted(STANDARD_SUPPORT_END, key=lambda v: tuple(int(x) for x in v.split(".")))
+    index = versions.index(version)
+    return versions[index + 1] if index + 1 < len(versions) else None
+
+
+# MWAA: end of support per Airflow version on MWAA. The MWAA user guide (docs.aws.amazon.com/mwaa/latest/userguide/
+# airflow-versions.html, "Apache Airflow version support and FAQ") publishes a date only when a version is deprecated;
+# none of the versions components/settings.py allows had one in the material read on 2026-12-06 (SOURCES.md source 22).
+# The horizon treats a version without a row as supported throughout and says so.
+MWAA_SUPPORT_END: dict[str, datetime.date] = {}
 
 
 @dataclass(frozen=True)

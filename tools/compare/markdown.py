@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import Comparison
-from .render import break_even_sentence, money
+from .render import break_even_sentence, money, redundancy_sentence, sensitivity_lines
 
 # The first line of every comment this tool writes: CI finds its own comment by it and edits it in place.
 MARKER = "<!-- airflow-on-aws cost comparison -->"
@@ -62,6 +62,17 @@ def render_markdown(c: Comparison, base: Comparison | None = None, base_ref: str
         lines.append(f"| {label} | {m} | {e} |")
     lines += ["", f"- **Break-even, AWS bill:** {break_even_sentence(c.break_even)}.",
               f"- **Break-even, TCO:** {break_even_sentence(c.tco_break_even)}."]
+    lines += [f"- **{line.split(': ', 1)[0]}:** {line.split(': ', 1)[1]}" for line in sensitivity_lines(c)]
+    if redundancy_sentence(c):
+        lines.append(f"- {redundancy_sentence(c)}")
+    if c.horizon and c.horizon.months > 1:
+        h = c.horizon
+        lines.append(f"- **Over {h.months} months from {h.start.isoformat()}** (bill at the configured workload + "
+                     f"operations): MWAA {money(h.totals['mwaa'])} vs EKS {money(h.totals['eks'])}. "
+                     + " ".join(f"{n[0].upper()}{n[1:]}." for n in h.notes))
+    notes = comment_notes(c)
+    if notes:
+        lines += ["", "Notes behind these figures:", ""] + [f"- {note}" for note in notes]
     if base is not None:
         changes = diff(base, c)
         lines += ["", f"#### Change against `{base_ref}`", "",
@@ -76,6 +87,17 @@ def render_markdown(c: Comparison, base: Comparison | None = None, base_ref: str
     lines += ["", f"<sub>{pricing} list prices from `{c.prices.display_path}`, priced as of {c.as_of.isoformat()}; "
                   "assumptions, itemised costs and caveats: `make compare STACK=" + c.stack + "`.</sub>", ""]
     return "\n".join(lines)
+
+
+def comment_notes(c: Comparison) -> list[str]:
+    """What a reader must know to trust the figures: how the scan reconfigured a target (a larger class, a raised
+    maxSize), where it stopped for a missing price, and which prices are unverified or another region's."""
+    keep = ("priced as", "above its", "above maxWorkers", "above KEDA", "the scan stops", "no MWAA class holds")
+    notes = [n for n in c.break_even.notes if any(k in n for k in keep)]
+    notes += [f"TCO scan: {n}" for n in c.tco_break_even.notes if n.startswith("the scan stops")
+              and n not in c.break_even.notes]
+    notes += [n for n in c.notes if n.startswith(("? unverified", "≈ priced"))]
+    return list(dict.fromkeys(notes))
 
 
 def diff_json(base: Comparison, head: Comparison, ref: str) -> dict[str, Any]:

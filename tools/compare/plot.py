@@ -16,7 +16,8 @@ MWAA_COLOR, EKS_COLOR = "#d97706", "#2563eb"
 
 
 def write_plot(result: BreakEven, path: Path, stack: str, region: str, currency: str = "USD",
-               tco: BreakEven | None = None) -> Path:
+               tco: BreakEven | None = None, sensitivity: str | None = None) -> Path:
+    """`sensitivity`: where the TCO verdict flips (tco.sensitivity), written under the legend."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -53,10 +54,15 @@ def write_plot(result: BreakEven, path: Path, stack: str, region: str, currency:
         ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
+        if sensitivity:  # below the legend, outside the axes like every other label
+            import textwrap
+
+            fig.text(0.5, 0.01, textwrap.fill(f"TCO at the configured workload: {sensitivity}", 130).replace("$", r"\$"), ha="center",
+                     va="bottom", fontsize=7, color="#374151")
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig.tight_layout()
+            fig.tight_layout(rect=(0, 0.06 if sensitivity else 0, 1, 1))
             fig.savefig(path, format="png")
         except OSError as exc:
             raise CompareError(f"cannot write the plot to {path}: {exc.strerror or exc}") from None

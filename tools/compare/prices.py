@@ -33,6 +33,18 @@ class Price:
     as_of: str
     proxy_of: str | None = None  # the region whose sourced price stands in for this one
     discount: float = 0.0  # share off the list price (--commitment 1y); `value` is already discounted
+    commitment: str = ""  # the offer behind `discount`, e.g. "Compute Savings Plan, 1 year, no upfront −27%"
+    confidence: str | None = None  # set when the figure is not a dated primary reading (said beside it)
+
+    @property
+    def unverified(self) -> bool:
+        """Not a dated primary reading: a proxy, or an entry whose `confidence` says it is less than high."""
+        return bool(self.proxy_of) or bool(self.confidence and not self.confidence.startswith("high"))
+
+    def to_json(self) -> dict[str, Any]:
+        """Where the figure comes from, as the JSON and `--verbose` show it."""
+        return {"price": self.value, "unit": self.unit, "source": self.source, "asOf": self.as_of,
+                "proxyOf": self.proxy_of, "confidence": self.confidence, "discount": self.discount or None}
 
     @property
     def marker(self) -> str:
@@ -47,6 +59,7 @@ class PriceTable:
         self.hours_per_month = float(data.get("hoursPerMonth", 730))
         self.facts = data.get("facts", {})
         self.commitment = "none"  # or "1y": 1-year Savings Plan / reserved rates for EC2, RDS, ElastiCache
+        self.used: dict[tuple[str, str], Price] = {}  # (region, key) -> every price looked up: the JSON's sources
 
     @classmethod
     def load(cls, extra: Path | str | None = None) -> "PriceTable":
@@ -104,11 +117,32 @@ class PriceTable:
             raise PriceError(f"no {kind} discount for {service} in {self.display_path} (facts.discounts.{kind}.{service})")
         return float(entry["discount"])
 
+    def commitment_for(self, service: str, engine: str | None = None, node_type: str | None = None) -> tuple[float, str]:
+        """(share off On-Demand, what it is) of the 1-year offer AWS makes for this service, engine and node family
+        under `--commitment 1y`; (0, why not) where none covers it, so the item stays On-Demand and says so.
+        An offer may restrict `engines` and `families` (facts.discounts.commitment1y.<service>)."""
+        if self.commitment != "1y":
+            return 0.0, ""
+        entry = self.fact("discounts").get("commitment1y", {}).get(service)
+        if entry is None:
+            raise PriceError(f"no commitment1y offer for {service} in {self.display_path} "
+                             f"(facts.discounts.commitment1y.{service})")
+        offer = entry.get("offer", "1-yr commitment")
+        engines, families = entry.get("engines"), entry.get("families")
+        if engines is not None and engine not in engines:
+            return 0.0, f"On-Demand: {offer} covers engines {', '.join(engines)}, not {engine}; {entry.get('otherwise', '')}".rstrip("; ")
+        if families is not None and not any((node_type or "").startswith(f + ".") for f in families):
+            family = (node_type or "").rsplit(".", 1)[0]
+            return 0.0, (f"On-Demand: {offer} covers families {', '.join(families)}, not {family}; "
+                         f"{entry.get('otherwise', '')}").rstrip("; ")
+        return float(entry["discount"]), f"{offer} −{float(entry['discount']):.0%}"
+
     def with_commitment(self, commitment: str) -> "PriceTable":
         if commitment not in COMMITMENTS:
             raise PriceError(f"--commitment {commitment!r} is not allowed; allowed: {', '.join(COMMITMENTS)}")
         table = PriceTable(self.data, self.path)
         table.commitment = commitment
+        table.used = self.used
         return table
 
     def mwaa_included_workers(self) -> int:
@@ -141,14 +175,16 @@ class RegionPrices:
         if key not in self.entries:
             raise PriceError(self._missing(key))
         entry = self.entries[key]
-        discount = 0.0
+        discount, commitment = 0.0, ""
         if self.table.commitment == "1y":
             service = next((s for prefix, s in COMMITTABLE.items() if key.startswith(prefix)), None)
             if service is not None:
-                discount = self.table.discount("commitment1y", service)
-        return Price(key=key, region=self.region, value=float(entry["price"]) * (1 - discount), unit=entry.get("unit", ""),
-                     source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"),
-                     discount=discount)
+                discount, commitment = self.table.commitment_for(service)
+        price = Price(key=key, region=self.region, value=float(entry["price"]) * (1 - discount), unit=entry.get("unit", ""),
+                      source=entry.get("source", ""), as_of=entry.get("asOf", ""), proxy_of=entry.get("proxyOf"),
+                      discount=discount, commitment=commitment, confidence=entry.get("confidence"))
+        self.table.used[(self.region, key)] = price
+        return price
 
     def __call__(self, key: str) -> float:
         return self.get(key).value
@@ -168,9 +204,10 @@ class RegionPrices:
 
 
 COMMITMENTS = ("none", "1y")
-# Price keys a 1-year commitment discounts, and the service whose discount applies (facts.discounts.commitment1y).
-COMMITTABLE = {"ec2.": "ec2", "rds.postgres.": "rds", "elasticache.redis.": "elasticache",
-               "elasticache.valkey.": "elasticache"}
+# Price keys a 1-year commitment discounts whatever the family (facts.discounts.commitment1y): EC2 through a Compute
+# Savings Plan, RDS through a reserved DB instance. ElastiCache is not here: its offer depends on the engine and node
+# family (costs.cache_node_price asks commitment_for with both).
+COMMITTABLE = {"ec2.": "ec2", "rds.postgres.": "rds"}
 
 # Key families whose last part contains a dot (instance types), so 'rsplit' alone would cut them wrongly.
 _FAMILIES = ("mwaa.environment.", "mwaa.worker.", "mwaa.scheduler.", "mwaa.webserver.", "ec2.", "rds.postgres.",

@@ -56,7 +56,7 @@ def cost_table(c: Comparison) -> Table:
     currency = c.prices.currency
     pricing = "1-yr commitment where offered" if c.prices.commitment == "1y" else "On-Demand"
     table = Table(title=f"Monthly AWS bill as declared, idle (priced as of {c.as_of.isoformat()}; {currency}, {pricing}, "
-                        f"{c.prices.hours_per_month:g} h/month; min workers / desired nodes)",
+                        f"{c.prices.hours_per_month:g} h/month; min workers / nodes the idle pods need)",
                   box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Item")
     table.add_column("Unit price", justify="right")
@@ -77,7 +77,7 @@ def cost_table(c: Comparison) -> Table:
         if title != section:
             section = title
             table.add_row(Text(title, style="bold"), "", "", "", "", "")
-        mark = ("*" if item.assumption else "") + ("≈" if item.proxy_of else "")
+        mark = ("*" if item.assumption else "") + ("≈" if item.proxy_of else "") + ("?" if item.unverified else "")
         unit = UNIT_SHORT.get(item.unit, item.unit)
         if item.price_key is None and item.unit_price == 0:
             price = "free" if item.quantity else "–"  # a free item, or nothing declared (a row kept to say so)
@@ -131,6 +131,8 @@ def break_even_sentence(be: BreakEven) -> str:
     else:
         scale = top / be.base.peak if be.base.peak else be.max_scale
         text = f"never within the scan: EKS is not cheaper at {top:g} peak tasks ({scale_text(scale)} the configured workload)"
+    if be.stopped_by:
+        text += f" (the scan stopped there, short of {be.max_scale:g}×: {be.stopped_by})"
     if be.crossings and be.verdict != "eks-always-cheaper" and len(be.crossings) > 1:
         text += "; the cheaper target switches at " + ", ".join(
             f"{x['peakConcurrentTasks']:g} → {x['cheaper'].upper()}" for x in be.crossings)
@@ -152,7 +154,7 @@ def headline(c: Comparison) -> list[str]:
     e_at = at["eks"]["monthly"]
     w = f"average {be.base.average:g} / peak {be.base.peak:g} tasks for {be.base.peak_hours_per_day:g} h/day"
     lines = [
-        f"AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at desiredSize): MWAA {money(m_idle)} vs "
+        f"AWS bill, declared and idle (no tasks; MWAA at minWorkers, EKS at the nodes the idle pods need): MWAA {money(m_idle)} vs "
         f"EKS {money(e_idle)} a month ({_cheaper(m_idle, e_idle)}).",
         f"AWS bill at the configured workload ({w}; classes and nodes sized for it): MWAA {money(m_at)} vs "
         f"EKS {money(e_at)} a month ({_cheaper(m_at, e_at)}).",
@@ -165,10 +167,38 @@ def headline(c: Comparison) -> list[str]:
             f"month × {money(ops['eks']['hourlyRate'])}/h = {money(m_ops)} / {money(e_ops)}) at the configured workload: "
             f"MWAA {money(tco_at['mwaa']['monthly'] if tco_at['mwaa'] else None)} vs EKS {money(tco_at['eks']['monthly'])} "
             f"a month ({_cheaper(tco_at['mwaa']['monthly'] if tco_at['mwaa'] else None, tco_at['eks']['monthly'])}).")
+    redundancy = redundancy_sentence(c)
+    if redundancy:
+        lines.append(redundancy)
     lines.append(f"Break-even, AWS bill: {break_even_sentence(be)}.")
     if c.tco_break_even is not None:
         lines.append(f"Break-even, TCO: {break_even_sentence(c.tco_break_even)}.")
+    lines += sensitivity_lines(c)
     return lines
+
+
+def redundancy_sentence(c: Comparison) -> str:
+    """Like for like: the headline says which side runs fewer schedulers or web/API servers, if either does."""
+    r = c.redundancy()
+    if not r:
+        return ""
+    names = {"schedulers": "schedulers", "webServers": "web/API servers"}
+    unequal = {k: v for k, v in r.items() if v["lessRedundant"]}
+    if not unequal:
+        return (f"Like for like: both run {r['schedulers']['eks']} scheduler(s) and {r['webServers']['eks']} web/API "
+                "server(s) at least.")
+    return "Not like for like: " + "; ".join(
+        f"{v['lessRedundant'].upper()} is less redundant in {names[k]} (MWAA {v['mwaa']}, EKS {v['eks']})"
+        for k, v in unequal.items()) + " (eks.replicas sets EKS's)."
+
+
+def sensitivity_lines(c: Comparison) -> list[str]:
+    """Where the TCO verdict flips in each operations figure (tco.sensitivity), idle and at the workload."""
+    s = c.sensitivity
+    if not s:
+        return []
+    return [f"Sensitivity, TCO at the configured workload: {s['atConfiguredWorkload']['sentence']}.",
+            f"Sensitivity, TCO idle: {s['idle']['sentence']}."]
 
 
 def verdict_text(c: Comparison) -> str:
@@ -199,15 +229,54 @@ def assumptions_table(c: Comparison) -> Table:
     return table
 
 
-def render(c: Comparison, console: Console) -> None:
+def horizon_table(c: Comparison) -> Table:
+    """`--months N` (N > 1): bill + operations per month and in total, with the calendar behind each change."""
+    h = c.horizon
+    table = Table(title=f"Horizon: {h.months} months from {h.start.isoformat()} (bill at the configured workload + "
+                        "operations; version support and stored logs move it)", box=box.SIMPLE, title_justify="left")
+    for name in ("Month", "From", "MWAA", "EKS", "EKS Kubernetes", "Stored logs change MWAA/EKS"):
+        table.add_column(name, justify="left" if name in ("From", "EKS Kubernetes") else "right")
+    for row in h.rows:
+        m, e = row["mwaa"], row["eks"]
+        share = e.get("extendedSupportShare", 0)
+        table.add_row(str(row["month"]), row["from"], money(m["total"]) if m else "n/a", money(e["total"]),
+                      f"{e.get('kubernetes', '')}{' extended' if share >= 1 else f' ({share:.0%} extended)' if share else ''}",
+                      f"{money(m['logsStorageChange']) if m else 'n/a'} / {money(e['logsStorageChange'])}")
+    table.add_row(Text("Total", style="bold"), "", Text(money(h.totals["mwaa"]), style="bold"),
+                  Text(money(h.totals["eks"]), style="bold"), "", "")
+    return table
+
+
+def prices_table(c: Comparison) -> Table:
+    """`--verbose`: every price used, with its source and the date it was read."""
+    table = Table(title=f"Prices used ({c.region}; source and date of each, from {c.prices.display_path})",
+                  box=box.SIMPLE, title_justify="left")
+    for name in ("Key", "Price", "As of"):
+        table.add_column(name, justify="right" if name == "Price" else "left", no_wrap=True)
+    table.add_column("Source", overflow="fold")  # a URL is the point of this table: never cut
+    for key, p in c.prices_used().items():
+        confidence = (p["confidence"] or "").split(":")[0]
+        flags = [f"≈ {p['proxyOf']} price" if p["proxyOf"] else "",
+                 f"unverified ({confidence} confidence, see SOURCES.md)" if p["confidence"] else ""]
+        table.add_row(key, f"{p['price']:g}/{p['unit']}", p["asOf"],
+                      "; ".join(filter(None, [p["source"], *flags])))
+    return table
+
+
+def render(c: Comparison, console: Console, verbose: bool = False) -> None:
     console.print(Text(f"Airflow on AWS — MWAA vs EKS · stack {c.stack} · region {c.region} · prices {c.prices.display_path}",
                        style="bold"))
     console.print(resources_table(c))
     console.print(cost_table(c))
-    console.print("  * quantity is an assumption (see below)   ≈ another region's price, see notes")
+    console.print("  * quantity is an assumption (see below)   ≈ another region's price, see notes   ? unverified price "
+                  "(its confidence is under the caveats; sources and dates: --verbose)")
     console.print()
     console.print(break_even_table(c))
     console.print(operations_table(c))
+    if c.horizon and c.horizon.months > 1:  # --months 1 (the default) prints what it always printed
+        console.print(horizon_table(c))
+        for note in c.horizon.notes:
+            console.print(f"  - {note}")
     console.print(Text(verdict_text(c), style="bold"))
     for note in c.break_even.notes:
         console.print(f"  - {note}")
@@ -219,3 +288,5 @@ def render(c: Comparison, console: Console) -> None:
         console.print(Text("Not in the totals / caveats", style="bold"))
         for note in c.notes:
             console.print(f"  - {note}")
+    if verbose:
+        console.print(prices_table(c))

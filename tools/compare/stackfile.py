@@ -1,6 +1,6 @@
 """Check Pulumi.<stack>.yaml before planning, exactly as the program will read it, and point at the file and line.
 
-The program receives its config as strings from the Pulumi engine and validates it with components/settings.py
+The program receives its config as strings from the Pulumi engine and validates it with components/settings
 (decode_config_values, then parse_settings); tools/planner.stack_config hands it over the same way. This runs that
 same path on the file, and turns each problem's key into `Pulumi.<stack>.yaml:<line>`.
 """

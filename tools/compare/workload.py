@@ -25,10 +25,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.settings import MWAA_CLASSES, PodResources, pod_room
+from components.settings import MWAA_CLASSES, PodResources, nodes_needed
 
 from .assumptions import Assumptions
-from .costs import CostItem, mwaa_class_defaults, node_price, total
+from .costs import CostItem, mwaa_class_defaults, node_price, room_of, scaling_group, spill_of, total
 from .declared import Declared, NodeGroup
 from .prices import CompareError, PriceTable
 
@@ -185,13 +185,7 @@ class EksModel:
         prices = table.region(decl.region)
         self.workers = decl.workers
         self.pods = decl.pods
-        by_name = {g.name: g for g in decl.node_groups}
-        if self.workers.node_group is not None and self.workers.node_group not in by_name:
-            raise CompareError(f"the Celery workers are pinned to node group {self.workers.node_group!r}, which the "
-                               f"plan does not declare (declared: {', '.join(by_name)})")
-        # the group the workers are pinned to scales with them; without a pin, the one with the largest maxSize
-        self.scaling: NodeGroup = (by_name[self.workers.node_group] if self.workers.node_group
-                                   else max(reversed(decl.node_groups), key=lambda g: g.max_size))
+        self.scaling: NodeGroup = scaling_group(decl)  # the group the workers run on scales with them
         self.fixed_groups = [g for g in decl.node_groups if g is not self.scaling]
         variable = {f"target.eks.nodes.{self.scaling.name}", f"target.eks.ebs.{self.scaling.name}"}
         self.fixed = total([i for i in items if i.id not in variable])
@@ -204,42 +198,36 @@ class EksModel:
             raise CompareError(f"a worker pod ({pod.text()}) does not fit on a {self.instance} node "
                                f"({self.room.text()} for pods): the deployed workers could never be scheduled")
         self.growth = growth_prices("eks", prices, assume)
-        # one node-hour of the scaling group, disk included
-        self.node_hour = (node_price(prices, self.scaling)[0]
-                          + self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month)
+        # one node-hour of the scaling group, disk included: at the commitment rate up to the baseline (a 1-year
+        # commitment is bought for what always runs), On-Demand above it
+        disk_hour = self.scaling.disk_gb * prices(f"ebs.{self.scaling.disk_type}") / table.hours_per_month
+        committed, _ = node_price(prices, self.scaling)
+        listed = prices.get(f"ec2.{self.instance}")
+        on_demand = committed if self.scaling.capacity_type == "SPOT" else listed.value / (1 - listed.discount)
+        self.node_hour, self.node_hour_on_demand = committed + disk_hour, on_demand + disk_hour
         # the always-on pods go to the other groups' nodes first; what doesn't fit there lands on the worker group
-        fixed_cpu = sum(g.desired_size * self._room(g.instance_type).cpu_millis for g in self.fixed_groups)
-        fixed_memory = sum(g.desired_size * self._room(g.instance_type).memory_mib for g in self.fixed_groups)
-        platform = sum(self.pods.platform.values(), PodResources(0, 0))
-        self.platform = platform
-        self.spill = PodResources(max(0, platform.cpu_millis - fixed_cpu), max(0, platform.memory_mib - fixed_memory))
+        self.platform = sum(self.pods.platform.values(), PodResources(0, 0))
+        self.spill = spill_of(decl, self.scaling)
+        self.baseline = self.nodes(0)  # the nodes every hour has: what a commitment is sized to
 
     def _room(self, instance_type: str) -> PodResources:
-        room = pod_room(instance_type, self.pods.node_reserved)
-        if room is None:
-            raise CompareError(f"no vCPU/memory known for instance type {instance_type!r} (components/instance_types.py)")
-        return room
+        return room_of(self.decl, instance_type)
 
     def worker_pods(self, tasks: float) -> int:
         return max(self.workers.min_replicas, _ceil(tasks / self.workers.concurrency))
 
     def nodes(self, tasks: float) -> int:
-        """Worker pods are whole: ceil(pods / pods per node) nodes hold them; the always-on pods that the other groups
-        can't hold use what those nodes have left, and more nodes if that is not enough."""
-        pods = self.worker_pods(tasks)
-        n = _ceil(pods / self.pods_per_node)
-        free_cpu = n * self.room.cpu_millis - pods * self.workers.pod.cpu_millis
-        free_memory = n * self.room.memory_mib - pods * self.workers.pod.memory_mib
-        n += max(_ceil((self.spill.cpu_millis - free_cpu) / self.room.cpu_millis),
-                 _ceil((self.spill.memory_mib - free_memory) / self.room.memory_mib))
-        return max(self.scaling.min_size, n)
+        """Worker pods are whole; the always-on pods the other groups can't hold use what those nodes have left, and
+        more nodes if that is not enough (components.settings.nodes_needed: the rule the idle bill uses too)."""
+        return max(self.scaling.min_size, nodes_needed(self.workers.pod, self.worker_pods(tasks), self.room, self.spill))
 
     def point(self, profile: Profile) -> EksPoint:
         off, peak = self.nodes(profile.average), self.nodes(profile.peak)
         node_hours = off * profile.off_peak_hours + peak * profile.peak_hours
+        base_hours = min(off, self.baseline) * profile.off_peak_hours + min(peak, self.baseline) * profile.peak_hours
+        nodes = base_hours * self.node_hour + (node_hours - base_hours) * self.node_hour_on_demand
         growth = _growth(self.growth, profile)
-        return EksPoint(self.fixed + node_hours * self.node_hour + sum(growth.values()), off, peak,
-                        self.worker_pods(profile.peak), growth)
+        return EksPoint(self.fixed + nodes + sum(growth.values()), off, peak, self.worker_pods(profile.peak), growth)
 
 
 # ---------------------------------------------------------------------------------------------- scan
@@ -257,6 +245,7 @@ class BreakEven:
     crossings: list[dict[str, Any]]
     at_configured: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    stopped_by: str | None = None  # why the scan ended short of max_scale (a missing price), or None
 
     def to_json(self, plot: str | None) -> dict[str, Any]:
         return {
@@ -271,6 +260,7 @@ class BreakEven:
             "crossings": self.crossings,
             "points": self.rows,
             "plot": plot,
+            "stoppedBy": self.stopped_by,
             "notes": self.notes,
         }
 
@@ -375,10 +365,12 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
         notes.append(f"the configured peak needs {configured['mwaa']['workersPeak']} MWAA workers, above maxWorkers "
                      f"{mwaa.env.max_workers} (priced as if raised)")
     biggest = list(MWAA_CLASSES)[-1]
+    stopped_by = None
     if unpriced_from is not None:
         why = "; ".join(f"{c}: {reason}" for c, reason in mwaa.skipped.items())
-        notes.append(f"the scan stops at {curve[-1][0]:g} peak tasks: from {unpriced_from} only MWAA classes the price "
-                     f"table can't price hold the peak ({why})")
+        stopped_by = (f"from {unpriced_from} peak tasks only MWAA classes the price table can't price hold the peak "
+                      f"({why}); supply the price with --prices FILE")
+        notes.append(f"the scan stops at {curve[-1][0]:g} peak tasks: {stopped_by}")
     unserved = [p for p, m, _ in curve if m is None]
     if unserved:
         notes.append(f"from {unserved[0]:g} peak tasks no MWAA class holds the peak ({biggest}: "
@@ -398,4 +390,5 @@ def break_even(mwaa: MwaaModel, eks: EksModel, base: Profile, max_scale: float,
                  + (f"{', '.join(g.name for g in eks.fixed_groups)} {'stays' if len(eks.fixed_groups) == 1 else 'stay'} "
                     "at the desired size" if eks.fixed_groups else "no other node groups"))
     return BreakEven(base=base, max_scale=max_scale, scanned_to=curve[-1][0], rows=rows, curve=curve, verdict=verdict,
-                     eks_cheaper_from=cheaper_from, crossings=crossings, at_configured=configured, notes=notes)
+                     eks_cheaper_from=cheaper_from, crossings=crossings, at_configured=configured, notes=notes,
+                     stopped_by=stopped_by)

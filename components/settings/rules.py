@@ -1,0 +1,37 @@
+"""The cross-field rules a schema can't express, run on every section the schema found sound."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from .allowed import DEFAULT_AIRFLOW_VERSION
+from .eks_rules import eks_problems
+from .mwaa_rules import mwaa_problems
+from .network_rules import network_problems
+from .tag_rules import tag_problems
+
+
+def rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
+    problems: list[str] = []
+    problems += network_problems(raw.get("network", {}))
+    problems += mwaa_problems(raw.get("mwaa", {}))
+    problems += eks_problems(raw.get("eks", {}))
+    problems += tag_problems(raw.get("tags", {}))
+    if raw.get("keepMwaa") and "target" not in broken and raw.get("target") != "eks":
+        problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
+    if "airflowVersion" not in broken:
+        problems += _requirements_problems(raw.get("airflowVersion", DEFAULT_AIRFLOW_VERSION))
+    workload = raw.get("workload", {})
+    avg, peak = workload.get("averageConcurrentTasks"), workload.get("peakConcurrentTasks")
+    if avg is not None and peak is not None and avg > peak:
+        problems.append(f"workload.averageConcurrentTasks: {avg} is greater than workload.peakConcurrentTasks ({peak}); allowed: <= {peak}")
+    return problems
+
+
+def _requirements_problems(version: str) -> list[str]:
+    from .. import airflow_config  # the requirements file is part of the deployment's input, like config
+
+    return [f"airflowVersion: {json.dumps(version)} does not pin {name!r} listed in airflow/requirements.txt; "
+            f"allowed: packages pinned by airflow/constraints/constraints-{version}.txt, or another airflowVersion"
+            for name in airflow_config.unpinned_requirements(version)]
