@@ -152,3 +152,53 @@ def test_startup_script_environment_is_read_back_even_when_it_calls_exit(tmp_pat
     script.write_text("set -e\nfalse\n")
     with pytest.raises(TwinError, match="startup.sh left no environment in the scheduler container"):
         run_startup_script(supervisor, script, "scheduler", {"PATH": "/usr/bin:/bin"})
+
+
+def _job_or_pod(kind, name, inits, main, backoff=None):
+    spec = {"template": {"metadata": {"labels": {}}, "spec": {
+        "initContainers": [{"name": f"init-{i}", "image": "img", "command": ["sh", "-c", c]} for i, c in enumerate(inits)],
+        "containers": [{"name": "main", "image": "img", "command": ["sh", "-c", main]}]}}}
+    if backoff is not None:
+        spec["backoffLimit"] = backoff
+    return Workload(kind, name, {"kind": kind, "metadata": {"name": name}, "spec": spec})
+
+
+def _kubelet(tmp_path):
+    from tools.twin.kubelet import Kubelet, Started
+
+    supervisor = Supervisor(tmp_path)
+
+    def run(workload, container, attempt):
+        return Started(supervisor.start(f"{workload.name}.{container.name}", container.argv({}),
+                                        env={"PATH": os.environ["PATH"]}, cwd=tmp_path))
+
+    return supervisor, Kubelet(supervisor, ProbeRunner(), run)
+
+
+def test_init_containers_run_in_order_before_the_containers(tmp_path):
+    supervisor, kubelet = _kubelet(tmp_path)
+    trace = tmp_path / "trace"
+    kubelet.add(_job_or_pod("Deployment", "web", [f"echo a >> {trace}", f"echo b >> {trace}"],
+                            f"echo main >> {trace}; sleep 30"))
+    try:
+        kubelet.run_until(kubelet.all_running, 20, "running")
+        deadline = time.monotonic() + 5
+        while trace.read_text().split() != ["a", "b", "main"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert trace.read_text().split() == ["a", "b", "main"]
+    finally:
+        supervisor.stop_all()
+
+
+def test_a_job_is_run_again_after_back_off_and_fails_past_its_backoff_limit(tmp_path, monkeypatch):
+    from tools.twin import kubelet as kubelet_module
+
+    monkeypatch.setattr(kubelet_module, "BACKOFF_START", 0.1)
+    supervisor, kubelet = _kubelet(tmp_path)
+    counter = tmp_path / "tries"
+    kubelet.add(_job_or_pod("Job", "create-user", [], f"echo x >> {counter}; exit 2", backoff=2))
+    with pytest.raises(TwinError) as raised:
+        kubelet.run_until(lambda: kubelet.completed("Job/create-user"), 20, "job done")
+    assert len(counter.read_text().split()) == 3
+    assert str(raised.value).startswith("Job/create-user failed 3 times (backoffLimit 2), last exit code 2; read ")
+    assert str(raised.value).endswith("create-user.main.log")

@@ -1,8 +1,8 @@
 """Airflow's components as separate processes from the project's pinned environment (.venv-airflow).
 
-Each target builds the environment the way it does in AWS (twin/eks.py: the chart's templates; twin/mwaa.py:
-MWAA's configuration options and startup script); this module adds only what is the twin's own: loopback
-listeners, local paths, the simple auth manager's admin login, and one API worker (2 cores).
+Each target builds its environment the way it runs in AWS (twin/eks.py: the rendered chart; twin/mwaa.py: MWAA's
+start-up); this module holds what they share: the pinned environment, the database migration, the wait for the API
+server, and what the MWAA twin sets as MWAA's service would (loopback listener, the simple auth manager's login).
 """
 
 from __future__ import annotations

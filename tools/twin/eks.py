@@ -160,7 +160,8 @@ class EksTwin:
     def _pgbouncer(self, workload: Workload, container: Container, fs: PodFilesystem) -> Started:
         """Debian's PgBouncer with the chart's command and mounts; its ini must agree with them."""
         mounts = {m.get("subPath"): m["mountPath"] for m in container.spec.get("volumeMounts", [])}
-        secret_name = workload.volumes()[container.spec["volumeMounts"][0]["name"]]["secret"]["secretName"]
+        ini_volume = next(m["name"] for m in container.spec.get("volumeMounts", []) if m.get("subPath") == "pgbouncer.ini")
+        secret_name = workload.volumes()[ini_volume]["secret"]["secretName"]
         ini = (self.secret(secret_name) or {}).get("pgbouncer.ini", "")
         where = f"Secret {secret_name} pgbouncer.ini"
         auth_file = _ini_value(ini, "auth_file", where)

@@ -89,9 +89,9 @@ class Kubelet:
             if code is None:
                 return
             self.supervisor.processes.remove(pod.current)
-            pod.current = None
+            finished, pod.current = pod.current, None
             if code != 0:
-                self._failed(pod, code)
+                self._failed(pod, code, finished.log)
                 return
             if pod.workload.kind == "Job":
                 pod.running = True
@@ -120,8 +120,7 @@ class Kubelet:
             raise TwinError(f"{container.where}: must run to completion, but the twin cannot run it")
         return started.process
 
-    def _failed(self, pod: PodState, code: int) -> None:
-        log = self.supervisor.logs
+    def _failed(self, pod: PodState, code: int, log) -> None:
         pod.attempt += 1
         if pod.workload.kind == "Job" and pod.attempt > pod.workload.backoff_limit:
             raise TwinError(f"{pod.workload.ref} failed {pod.attempt} times (backoffLimit {pod.workload.backoff_limit}), "
