@@ -19,7 +19,7 @@ test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	bash scripts/run-tests
 
 # Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables; the live twins).
-bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
+bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	bash scripts/bench-plan
 	bash scripts/bench-dag-sync
 	bash scripts/bench-migrate
@@ -69,10 +69,10 @@ local-airflow-status:
 # Live twins of each target on this machine (tools/twin; README "Twins"): TARGET=eks|mwaa, ARGS=--keep|--stop|--broker in-cluster.
 .PHONY: twin twin-migrate twin-packages
 TARGET ?= eks
-twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	$(VENV)/bin/python -m tools.twin $(TARGET) --stack $(STACK) $(ARGS)
 
-twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	$(VENV)/bin/python -m tools.twin migrate --stack $(STACK) $(ARGS)
 
 # Debian's PostgreSQL, PgBouncer and Redis for the twins (tests/twin is part of `make test`); a no-op when present.

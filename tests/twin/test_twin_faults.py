@@ -126,3 +126,13 @@ def test_a_probe_that_cannot_pass_names_the_pod_and_the_probe(monkeypatch, start
     message = _fails(started_pids)
     assert message == ("Deployment/airflow-triggerer container triggerer: livenessProbe (exec: sh -c exit 3) failed 2 times "
                        "in a row (failureThreshold 2); last: exit 3: no output")
+
+
+def test_a_missing_helm_is_one_line_before_anything_starts(monkeypatch, started_pids):
+    from tools.chart import helm
+
+    monkeypatch.setattr(helm, "HELM", helm.Path(".tools/bin/no-helm-here"))
+    with pytest.raises(TwinError) as raised:
+        cli.run_one("eks", "dev", {}, keep=False, timeout=60)
+    assert str(raised.value) == "helm not found at .tools/bin/no-helm-here: run `make helm`"
+    assert started_pids == []

@@ -25,7 +25,7 @@ def helm_path() -> Path:
     """Absolute path of the project's helm, or ToolMissing."""
     path = ROOT / HELM
     if not path.is_file():
-        raise ToolMissing()
+        raise ToolMissing(HELM)
     return path
 
 

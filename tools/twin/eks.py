@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.chart.render import Rendered, render
+from tools.chart.helm import HelmFailed, ToolMissing
+from tools.chart.render import PlanError, Rendered, render
 
 from . import aws
 from .airflow_procs import ADMIN_USER, AirflowHome, process_environment
@@ -241,7 +242,10 @@ def _broker(twin: EksTwin) -> None:
 
 
 def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, CheckContext, list[WiringCheck]]:
-    rendered = render(stack.plan)
+    try:
+        rendered = render(stack.plan)
+    except (ToolMissing, HelmFailed, PlanError) as exc:
+        raise TwinError(str(exc)) from None
     twin = EksTwin(stack, supervisor, rendered, make_certificates(supervisor.workdir / "tls"))
     supervisor.watch(twin.probes.check)
     supervisor.at_stop(twin.probes.stop)
