@@ -51,6 +51,25 @@ def portable_airflow_config(prefixes: SecretsBackendPrefixes) -> dict[str, str]:
 PROGRAM_OPTIONS = ("secrets.backend", "secrets.backend_kwargs", "logging.remote_logging", "logging.remote_base_log_folder",
                    "logging.remote_log_conn_id", "celery.worker_concurrency")
 
+# Options a target sets itself, outside the config table above, by the chart value that sets it on EKS (the chart's
+# templates turn `executor` and each named Secret into an AIRFLOW__<SECTION>__<KEY> variable); MWAA sets the same ones
+# itself. tests/test_settings.py checks that the planned Helm release sets every value named here.
+TARGET_OPTIONS = {
+    "core.executor": "executor",
+    "core.fernet_key": "fernetKeySecretName",
+    "database.sql_alchemy_conn": "data.metadataSecretName",
+    "celery.result_backend": "data.resultBackendSecretName",
+    "celery.broker_url": "data.brokerUrlSecretName",
+}
+# Options that override one of the above for part of Airflow: the workers' own secrets backend "will precede" the one
+# the program sets (config.yml, [workers] secrets_backend), and its kwargs with it.
+OVERRIDING_OPTIONS = ("workers.secrets_backend", "workers.secrets_backend_kwargs")
+# Airflow reads any option from `<option>_cmd` (a command's output) or `<option>_secret` (a secrets backend key) too,
+# so those spellings of a reserved option are reserved with it ("Setting Configuration Options", Airflow docs).
+OPTION_SOURCE_SUFFIXES = ("_cmd", "_secret")
+# Shows the whole configuration in the UI: a stack opts in with mwaa.allowExposeConfig (webserver.* on Airflow 2).
+EXPOSE_CONFIG_OPTIONS = ("api.expose_config", "webserver.expose_config")
+
 
 def nested_config(flat: dict[str, str]) -> dict[str, dict[str, str]]:
     """{'core.x': 'v'} -> {'core': {'x': 'v'}}: the shape of the Helm chart's `config` value."""

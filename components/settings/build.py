@@ -74,7 +74,8 @@ def decode_config_values(raw: Mapping[str, str]) -> dict[str, Any]:
     decoded: dict[str, Any] = {}
     for key, text in raw.items():
         expected = CONFIG_SCHEMA["properties"].get(key, {}).get("type")
-        if expected in ("object", "array", "boolean", "integer", "number") and isinstance(text, str):
+        # Only text that is exactly the JSON value: json.loads would read "true\n" as true, hiding a stray newline.
+        if expected in ("object", "array", "boolean", "integer", "number") and isinstance(text, str) and text == text.strip():
             try:
                 decoded[key] = json.loads(text)
                 continue
