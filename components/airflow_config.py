@@ -23,6 +23,20 @@ SECRETS_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsM
 DAGS_PREFIX = "dags"
 LOGS_PREFIX = "logs"
 DATA_PREFIX = "data"
+# MWAA's log groups are airflow-<environment>-<kind>; the EKS control plane's is /aws/eks/<cluster>/cluster, and the
+# cluster is named after the environment (components/eks/component.py).
+MWAA_LOG_GROUP_KINDS = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
+
+
+def log_group_names(environment_name: str) -> list[str]:
+    """The CloudWatch log groups one environment writes, on either target."""
+    return [*(f"airflow-{environment_name}-{kind}" for kind in MWAA_LOG_GROUP_KINDS), f"/aws/eks/{environment_name}/cluster"]
+
+
+# Object keys MWAA reads besides dags/ (the bucket uploads them; the MWAA role may read these and nothing else).
+REQUIREMENTS_KEY = "requirements.txt"
+STARTUP_SCRIPT_KEY = "startup.sh"
+PLUGINS_KEY = "plugins.zip"
 
 
 @dataclass(frozen=True)

@@ -284,6 +284,20 @@ def test_each_airflow_component_has_its_own_least_privilege_role():
                 assert statement["Resource"] != "*", (name, statement)
 
 
+def test_only_roles_that_write_may_encrypt_with_the_key():
+    plan = planned("dev", **EKS)
+    policies = {p.name: statements(p.inputs["policy"]) for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
+
+    def kms_actions(name):
+        return {a for s in policies[name] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+                if a.startswith("kms:")}
+
+    for writer in ("scheduler", "dag-processor", "triggerer", "worker"):  # task logs, DAG data
+        assert kms_actions(f"eks-roles-{writer}") == {"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"}
+    for reader in ("eks-roles-api-server", "eks-s3-csi"):  # the UI reads logs; Mountpoint reads dags/
+        assert kms_actions(reader) == {"kms:Decrypt", "kms:DescribeKey"}, reader
+
+
 def test_airflow2_uses_webserver_and_its_secret_key():
     plan = planned("dev", target="eks", airflowVersion="2.10.3")
     values = airflow_release(plan).inputs["values"]
