@@ -15,6 +15,8 @@ AIRFLOW_DIR = ROOT / "airflow"
 REQUIREMENTS = AIRFLOW_DIR / "requirements.txt"
 CONSTRAINTS_DIR = AIRFLOW_DIR / "constraints"
 STARTUP_SCRIPT = AIRFLOW_DIR / "startup.sh"
+# airflow_local_settings.py of the EKS deployment (the chart mounts it in every Airflow pod): see its docstring.
+LOCAL_SETTINGS = AIRFLOW_DIR / "config" / "airflow_local_settings.py"
 PLUGINS_DIR = AIRFLOW_DIR / "plugins"
 DAGS_DIR = ROOT / "dags"
 
