@@ -83,7 +83,7 @@ class ServiceAccountRoles(pulumi.ComponentResource):
         self.register_outputs({"roleArns": self.role_arns})
 
 
-def _trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
     """Only this one Kubernetes service account, through the cluster's OIDC provider, may assume the role."""
     return json.dumps({
         "Version": "2012-10-17",
@@ -102,7 +102,7 @@ def irsa_role(name: str, platform: SharedPlatform, oidc_provider_arn: pulumi.Inp
               parent: pulumi.Resource) -> tuple[aws.iam.Role, pulumi.Output[str]]:
     """A role that one Kubernetes service account assumes (IRSA), with an inline policy; returns both."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
-        lambda v: _trust_policy(v[0], v[1], namespace, service_account))
+        lambda v: trust_policy(v[0], v[1], namespace, service_account))
     role = aws.iam.Role(name, assume_role_policy=trust, tags=platform.tags, opts=pulumi.ResourceOptions(parent=parent))
     policy = iam.policy_document(statements)
     aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))
