@@ -15,6 +15,8 @@ AIRFLOW_DIR = ROOT / "airflow"
 REQUIREMENTS = AIRFLOW_DIR / "requirements.txt"
 CONSTRAINTS_DIR = AIRFLOW_DIR / "constraints"
 STARTUP_SCRIPT = AIRFLOW_DIR / "startup.sh"
+# airflow_local_settings.py of the EKS deployment (the chart mounts it in every Airflow pod): see its docstring.
+LOCAL_SETTINGS = AIRFLOW_DIR / "config" / "airflow_local_settings.py"
 PLUGINS_DIR = AIRFLOW_DIR / "plugins"
 DAGS_DIR = ROOT / "dags"
 
@@ -23,6 +25,29 @@ SECRETS_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsM
 DAGS_PREFIX = "dags"
 LOGS_PREFIX = "logs"
 DATA_PREFIX = "data"
+# MWAA's log groups are airflow-<environment>-<kind>; the EKS control plane's is /aws/eks/<cluster>/cluster, and the
+# cluster is named after the environment (components/eks/component.py).
+MWAA_LOG_GROUP_KINDS = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
+
+
+def mwaa_log_group_names(environment_name: str) -> dict[str, str]:
+    """{kind: log group name} of the five groups MWAA writes to."""
+    return {kind: f"airflow-{environment_name}-{kind}" for kind in MWAA_LOG_GROUP_KINDS}
+
+
+def eks_log_group_name(cluster_name: str) -> str:
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def log_group_names(environment_name: str) -> list[str]:
+    """The CloudWatch log groups one environment writes, on either target."""
+    return [*mwaa_log_group_names(environment_name).values(), eks_log_group_name(environment_name)]
+
+
+# Object keys MWAA reads besides dags/ (the bucket uploads them; the MWAA role may read these and nothing else).
+REQUIREMENTS_KEY = "requirements.txt"
+STARTUP_SCRIPT_KEY = "startup.sh"
+PLUGINS_KEY = "plugins.zip"
 
 
 @dataclass(frozen=True)
@@ -50,6 +75,25 @@ def portable_airflow_config(prefixes: SecretsBackendPrefixes) -> dict[str, str]:
 # to S3 and Celery slots per worker (the chart's KEDA query divides by the same figure). A stack may not set them.
 PROGRAM_OPTIONS = ("secrets.backend", "secrets.backend_kwargs", "logging.remote_logging", "logging.remote_base_log_folder",
                    "logging.remote_log_conn_id", "celery.worker_concurrency")
+
+# Options a target sets itself, outside the config table above, by the chart value that sets it on EKS (the chart's
+# templates turn `executor` and each named Secret into an AIRFLOW__<SECTION>__<KEY> variable); MWAA sets the same ones
+# itself. tests/test_settings.py checks that the planned Helm release sets every value named here.
+TARGET_OPTIONS = {
+    "core.executor": "executor",
+    "core.fernet_key": "fernetKeySecretName",
+    "database.sql_alchemy_conn": "data.metadataSecretName",
+    "celery.result_backend": "data.resultBackendSecretName",
+    "celery.broker_url": "data.brokerUrlSecretName",
+}
+# Options that override one of the above for part of Airflow: the workers' own secrets backend "will precede" the one
+# the program sets (config.yml, [workers] secrets_backend), and its kwargs with it.
+OVERRIDING_OPTIONS = ("workers.secrets_backend", "workers.secrets_backend_kwargs")
+# Airflow reads any option from `<option>_cmd` (a command's output) or `<option>_secret` (a secrets backend key) too,
+# so those spellings of a reserved option are reserved with it ("Setting Configuration Options", Airflow docs).
+OPTION_SOURCE_SUFFIXES = ("_cmd", "_secret")
+# Shows the whole configuration in the UI: a stack opts in with mwaa.allowExposeConfig (webserver.* on Airflow 2).
+EXPOSE_CONFIG_OPTIONS = ("api.expose_config", "webserver.expose_config")
 
 
 def nested_config(flat: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .settings import aws_names
+
 # pulumi-aws 7 `aws:assumeRoles` item field -> STS AssumeRole parameter.
 _ASSUME_ROLE_FIELDS = {
     "roleArn": "RoleArn", "sessionName": "RoleSessionName", "externalId": "ExternalId", "duration": "DurationSeconds",
@@ -97,6 +99,10 @@ class AwsSessionConfig:
             if config.get(key) is not None:
                 shown = "(set)" if key in ("accessKey", "secretKey", "token") else json.dumps(config[key])
                 raise AwsConfigError(f"aws:{key}: {shown} is not allowed; {why}")
+        region = config.get("region")
+        if region is not None and region not in aws_names.regions():
+            raise AwsConfigError(f"aws:region: {json.dumps(region)} is not allowed; allowed: an AWS region such as "
+                                 "us-east-1 (the regions of botocore's partitions.json)")
         profile = config.get("profile")
         if profile is not None and (not isinstance(profile, str) or not profile.strip()):
             raise AwsConfigError(f"aws:profile: {json.dumps(profile)} is not allowed; allowed: a profile name")
@@ -112,7 +118,7 @@ class AwsSessionConfig:
     @staticmethod
     def from_stack() -> "AwsSessionConfig":
         config = pulumi.Config("aws")
-        raw: dict[str, Any] = {"profile": config.get("profile")}
+        raw: dict[str, Any] = {"profile": config.get("profile"), "region": config.get("region")}
         for key in ("assumeRoles", *_UNSUPPORTED):
             try:
                 raw[key] = config.get_object(key)

@@ -87,16 +87,16 @@ class AirflowBucket(pulumi.ComponentResource):
                                account_id=args.aws.account_id, session=args.aws.session, source=af.DAGS_DIR,
                                project_root=af.ROOT, listing=args.dags,
                                opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
-        requirements = upload("requirements", "requirements.txt", content=af.render_requirements(args.airflow_version),
+        requirements = upload("requirements", af.REQUIREMENTS_KEY, content=af.render_requirements(args.airflow_version),
                               content_type="text/plain")
-        startup = upload("startup-script", "startup.sh", source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),
+        startup = upload("startup-script", af.STARTUP_SCRIPT_KEY, source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),
                          source_hash=_md5(af.STARTUP_SCRIPT.read_bytes()), content_type="text/x-sh")
         plugins = None
         plugin_files = af.plugin_files()
         if plugin_files:
             # Names and contents: renaming a plugin file changes the zip too.
             digest = _md5(json.dumps(folder_manifest(af.PLUGINS_DIR, plugin_files), sort_keys=True).encode())
-            plugins = upload("plugins", "plugins.zip", source=pulumi.FileArchive(str(af.PLUGINS_DIR)), source_hash=digest)
+            plugins = upload("plugins", af.PLUGINS_KEY, source=pulumi.FileArchive(str(af.PLUGINS_DIR)), source_hash=digest)
 
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn

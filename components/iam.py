@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import pulumi
 
 from .aws_context import AwsContext
+from . import airflow_config as af
 from .airflow_config import SecretsBackendPrefixes
 
 Statement = dict[str, Any]
@@ -29,11 +30,17 @@ def on_behalf_of(ctx: AwsContext, source_arn: pulumi.Input[str]) -> dict[str, An
     return {"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnLike": {"aws:SourceArn": source_arn}}
 
 
-def dag_bucket_read(bucket_arn: pulumi.Input[str]) -> list[Statement]:
-    """Read DAGs, requirements and plugins from the Airflow bucket."""
+def mwaa_artifacts_read(bucket_arn: pulumi.Input[str], keys: Sequence[str]) -> list[Statement]:
+    """What MWAA reads from the Airflow bucket: the objects under dags/ and the artifacts it is given by key
+    (requirements, startup script, plugins), and the bucket's own settings. Not logs/ nor data/."""
+    prefixes = [f"{af.DAGS_PREFIX}/*", af.DAGS_PREFIX, *keys]
     return [
-        {"Sid": "ReadAirflowBucket", "Effect": "Allow", "Action": ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
-         "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")]},
+        {"Sid": "ReadAirflowArtifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+         "Resource": [pulumi.Output.concat(bucket_arn, f"/{af.DAGS_PREFIX}/*"),
+                      *[pulumi.Output.concat(bucket_arn, f"/{key}") for key in keys]]},
+        {"Sid": "ListAirflowArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+         "Resource": bucket_arn, "Condition": {"StringLike": {"s3:prefix": prefixes}}},
+        {"Sid": "ReadBucketSettings", "Effect": "Allow", "Action": "s3:GetBucket*", "Resource": bucket_arn},
     ]
 
 
@@ -56,11 +63,17 @@ def secrets_backend_read(ctx: AwsContext, prefixes: SecretsBackendPrefixes) -> l
     ]
 
 
-def kms_use_via(ctx: AwsContext, key_arn: pulumi.Input[str], services: Sequence[str], sid: str = "UseAirflowKey") -> Statement:
-    """Use the platform key only through the named AWS services (kms:ViaService), never directly."""
+KMS_READ = ["kms:Decrypt", "kms:DescribeKey"]
+KMS_WRITE = ["kms:GenerateDataKey*", "kms:Encrypt"]  # only a role that writes encrypted objects or messages
+
+
+def kms_use_via(ctx: AwsContext, key_arn: pulumi.Input[str], services: Sequence[str], sid: str = "UseAirflowKey",
+                writes: bool = False) -> Statement:
+    """Use the platform key only through the named AWS services (kms:ViaService), never directly; encrypting
+    only for a role that writes."""
     return {
         "Sid": sid, "Effect": "Allow",
-        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],
+        "Action": KMS_READ + (KMS_WRITE if writes else []),
         "Resource": key_arn,
         "Condition": {"StringLike": {"kms:ViaService": [ctx.region.apply(lambda r, s=s: f"{s}.{r}.amazonaws.com") for s in services]}},
     }

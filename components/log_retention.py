@@ -15,18 +15,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-# The CloudWatch log group MWAA writes each log type to: airflow-<environment name>-<suffix>.
-MWAA_LOG_GROUP_SUFFIXES = ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")
 TASK_LOGS_RULE_ID = "expire-task-logs"
-
-
-def mwaa_log_group_names(environment_name: str) -> dict[str, str]:
-    """{suffix: log group name} of the five groups MWAA writes to."""
-    return {suffix: f"airflow-{environment_name}-{suffix}" for suffix in MWAA_LOG_GROUP_SUFFIXES}
-
-
-def eks_log_group_name(cluster_name: str) -> str:
-    return f"/aws/eks/{cluster_name}/cluster"
 
 
 def log_groups(name: str, groups: dict[str, str], days: int, tags: dict[str, str],

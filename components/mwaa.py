@@ -9,11 +9,14 @@ import pulumi_aws as aws
 
 from . import airflow_config as af
 from . import iam
-from .log_retention import log_groups, mwaa_log_group_names
+from .airflow_config import mwaa_log_group_names
+from .log_retention import log_groups
 from .platform import SharedPlatform
 
 LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
 MWAA_SERVICES = ("airflow.amazonaws.com", "airflow-env.amazonaws.com")
+# The CloudWatch namespace of MWAA's environment metrics (MWAA User Guide, "Monitoring and metrics").
+MWAA_METRICS_NAMESPACE = "AmazonMWAA"
 
 
 @dataclass
@@ -47,7 +50,7 @@ class MwaaAirflow(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{name}-execution-policy", role=role.id, policy=self.execution_policy, opts=child)
 
         options = {**mwaa.airflow_configuration_options, **af.portable_airflow_config(platform.secrets_prefixes)}
-        plugins = ({"plugins_s3_path": "plugins.zip", "plugins_s3_object_version": bucket.plugins_version}
+        plugins = ({"plugins_s3_path": af.PLUGINS_KEY, "plugins_s3_object_version": bucket.plugins_version}
                    if bucket.plugins_version is not None else {})
         # Created before the environment, with a retention: MWAA would make them itself and keep every log forever.
         groups = log_groups(f"{name}-logs", mwaa_log_group_names(env_name), settings.log_retention_days, platform.tags,
@@ -69,9 +72,9 @@ class MwaaAirflow(pulumi.ComponentResource):
             kms_key=platform.kms_key_arn,
             source_bucket_arn=bucket.bucket_arn,
             dag_s3_path=af.DAGS_PREFIX,
-            requirements_s3_path="requirements.txt",
+            requirements_s3_path=af.REQUIREMENTS_KEY,
             requirements_s3_object_version=bucket.requirements_version,
-            startup_script_s3_path="startup.sh",
+            startup_script_s3_path=af.STARTUP_SCRIPT_KEY,
             startup_script_s3_object_version=bucket.startup_script_version,
             **plugins,
             network_configuration={"security_group_ids": [security_group.id], "subnet_ids": platform.network.private_subnet_ids},
@@ -103,7 +106,8 @@ def execution_role_policy(platform: SharedPlatform) -> pulumi.Output[str]:
         {"Sid": "PublishMetrics", "Effect": "Allow", "Action": "airflow:PublishMetrics", "Resource": environment_arn(platform)},
         {"Sid": "NoBucketListing", "Effect": "Deny", "Action": "s3:ListAllMyBuckets",
          "Resource": [bucket.bucket_arn, pulumi.Output.concat(bucket.bucket_arn, "/*")]},
-        *iam.dag_bucket_read(bucket.bucket_arn),
+        *iam.mwaa_artifacts_read(bucket.bucket_arn, [af.REQUIREMENTS_KEY, af.STARTUP_SCRIPT_KEY]
+                                 + ([af.PLUGINS_KEY] if bucket.plugins_version is not None else [])),
         *iam.bucket_prefix_read_write(bucket.bucket_arn, af.DATA_PREFIX, "DagData"),
         {"Sid": "AccountPublicAccessBlock", "Effect": "Allow", "Action": "s3:GetAccountPublicAccessBlock", "Resource": "*"},
         {"Sid": "WriteLogs", "Effect": "Allow",
@@ -111,12 +115,15 @@ def execution_role_policy(platform: SharedPlatform) -> pulumi.Output[str]:
                     "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults"],
          "Resource": log_group_arns(platform)},
         {"Sid": "DescribeLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
-        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
-        # MWAA's Celery queues live in an AWS-owned account, hence the '*' account in the ARN.
+        # PutMetricData has no resource ARN; the namespace condition keeps it to MWAA's own metrics.
+        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringEquals": {"cloudwatch:namespace": MWAA_METRICS_NAMESPACE}}},
+        # MWAA's Celery queues live in an AWS-owned account, hence the '*' account in the ARN: AWS's execution-role
+        # policy (MWAA User Guide, "Amazon MWAA execution role") names no account, and ours can't either.
         {"Sid": "CeleryQueues", "Effect": "Allow",
          "Action": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
                     "sqs:ReceiveMessage", "sqs:SendMessage"],
          "Resource": pulumi.Output.all(ctx.partition, ctx.region).apply(lambda p: f"arn:{p[0]}:sqs:{p[1]}:*:airflow-celery-*")},
-        iam.kms_use_via(ctx, platform.kms_key_arn, ["sqs", "s3", "secretsmanager"]),
+        iam.kms_use_via(ctx, platform.kms_key_arn, ["sqs", "s3", "secretsmanager"], writes=True),  # data/, queues
         *iam.secrets_backend_read(ctx, platform.secrets_prefixes),
     ])

@@ -43,7 +43,7 @@ class SharedPlatform(pulumi.ComponentResource):
                                                               nat_gateways=settings.network.nat_gateways, tags=tags),
                                opts=pulumi.ResourceOptions(parent=self))
         key = aws.kms.Key(f"{name}-key", description=f"Airflow {settings.environment_name}: bucket, logs, secrets, databases",
-                          enable_key_rotation=True, deletion_window_in_days=30, policy=self._key_policy(ctx), tags=tags,
+                          enable_key_rotation=True, deletion_window_in_days=30, policy=self._key_policy(ctx, settings.environment_name), tags=tags,
                           opts=pulumi.ResourceOptions(parent=self, protect=settings.protect_data,
                                                       retain_on_delete=settings.protect_data))
         aws.kms.Alias(f"{name}-key", name=f"alias/airflow-{settings.environment_name}", target_key_id=key.key_id,
@@ -68,7 +68,7 @@ class SharedPlatform(pulumi.ComponentResource):
         self.register_outputs({"vpcId": self.network.vpc_id, "kmsKeyArn": key.arn, "bucketName": self.bucket.bucket_name})
 
     @staticmethod
-    def _key_policy(ctx: AwsContext) -> pulumi.Output[str]:
+    def _key_policy(ctx: AwsContext, environment_name: str) -> pulumi.Output[str]:
         root = pulumi.Output.all(ctx.partition, ctx.account_id).apply(lambda p: f"arn:{p[0]}:iam::{p[1]}:root")
         return pulumi.Output.json_dumps({
             "Version": "2012-10-17",
@@ -80,6 +80,8 @@ class SharedPlatform(pulumi.ComponentResource):
                  "Principal": {"Service": ctx.region.apply(lambda r: f"logs.{r}.amazonaws.com")},
                  "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                  "Resource": "*",
-                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "*")}}},
+                 # Only this environment's log groups (the encryption context CloudWatch Logs sends is the group's ARN).
+                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+                     ctx.arn("logs", f"log-group:{group}") for group in af.log_group_names(environment_name)]}}},
             ],
         })

@@ -125,7 +125,23 @@ def health(url: str) -> dict[str, str]:
 
 # --- commands ----------------------------------------------------------------------------------------------
 
+# Files under AIRFLOW_HOME that hold secrets: the admin password and the metadata DB (connections, Variables).
+PRIVATE_FILES = ("simple_auth_manager_passwords.json.generated", "airflow.db")
+
+
+def make_private(home: Path) -> None:
+    """Home 0700 and what Airflow creates in it 0600: the umask is inherited by every component, so files Airflow
+    writes later (the password file, the DB, logs) are the user's only. Files of an earlier run are fixed too."""
+    os.umask(0o077)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)
+    for name in PRIVATE_FILES:
+        if (home / name).exists():
+            (home / name).chmod(0o600)
+
+
 def start(home: Path, timeout: float) -> int:
+    make_private(home)
     state = read_state(home)
     if state and session_members(state["sid"]):
         print(f"already running at {state['url']} (process group {state['sid']}); stop it first: "

@@ -186,8 +186,10 @@ def test_config_errors_print_as_clean_lines(capsys, monkeypatch):
     code, out, err = run_cli(capsys, "--stack", "dev", "--no-plot")
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
-    assert lines[0] == "error: invalid stack config (2 problem(s)):"
+    # One line: a value out of range is not compared with maxWorkers as well (issue 20, item 4).
+    assert lines[0] == "error: invalid stack config (1 problem(s)):"
     assert "mwaa.minWorkers: 99 is out of range for mw1.small; allowed: 1 to 25" in err
+    assert "is greater than" not in err
     assert "Traceback" not in err
 
 

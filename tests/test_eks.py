@@ -64,9 +64,28 @@ def test_managed_node_groups_follow_config():
     workers = groups["eks-cluster-workers"]
     assert workers["instanceTypes"] == ["m6i.xlarge"]
     assert workers["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 10}
-    # Node groups live in the private subnets and the node role has exactly the three AWS node policies.
-    attachments = {a.inputs["policyArn"].rsplit("/", 1)[1] for a in prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
-    assert attachments == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"}
+    # The node role has the two AWS node policies; the CNI's policy goes to the aws-node service account (IRSA).
+    attached = {}
+    for a in prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        attached.setdefault(a.name.rsplit("-node-", 1)[0] if "-node-" in a.name else a.name, set()).add(
+            a.inputs["policyArn"].rsplit("/", 1)[1])
+    assert attached == {"eks-cluster": {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"},
+                        "eks-cluster-vpc-cni": {"AmazonEKS_CNI_Policy"}}, attached
+
+
+def test_the_vpc_cni_uses_its_own_role_through_irsa_and_nodes_wait_for_it():
+    plan = planned("dev", **EKS)
+    addon = plan.one("aws:eks/addon:Addon", "eks-cluster-vpc-cni")
+    assert addon.inputs["addonName"] == "vpc-cni"
+    role = plan.one("aws:iam/role:Role", "eks-cluster-vpc-cni")
+    assert addon.inputs["serviceAccountRoleArn"] == role.outputs["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/C0FFEE:sub"] == \
+        "system:serviceaccount:kube-system:aws-node"
+    [attachment] = [a for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                    if a.inputs["role"] == role.outputs["name"]]
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 
 
 def test_elasticache_broker_is_private_encrypted_with_auth():
@@ -288,6 +307,20 @@ def test_each_airflow_component_has_its_own_least_privilege_role():
                 assert statement["Resource"] != "*", (name, statement)
 
 
+def test_only_roles_that_write_may_encrypt_with_the_key():
+    plan = planned("dev", **EKS)
+    policies = {p.name: statements(p.inputs["policy"]) for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")}
+
+    def kms_actions(name):
+        return {a for s in policies[name] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+                if a.startswith("kms:")}
+
+    for writer in ("scheduler", "dag-processor", "triggerer", "worker"):  # task logs, DAG data
+        assert kms_actions(f"eks-roles-{writer}") == {"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"}
+    for reader in ("eks-roles-api-server", "eks-s3-csi"):  # the UI reads logs; Mountpoint reads dags/
+        assert kms_actions(reader) == {"kms:Decrypt", "kms:DescribeKey"}, reader
+
+
 def test_airflow2_uses_webserver_and_its_secret_key():
     plan = planned("dev", target="eks", airflowVersion="2.10.3")
     values = airflow_release(plan).inputs["values"]
@@ -304,7 +337,7 @@ def test_dags_come_from_the_shared_bucket_through_mountpoint():
     assert volume["csi"]["driver"] == "s3.csi.aws.com"
     assert volume["csi"]["volumeAttributes"]["bucketName"] == plan.outputs["dagsBucket"]
     assert "prefix dags/" in volume["mountOptions"] and "read-only" in volume["mountOptions"]
-    addon = plan.one("aws:eks/addon:Addon").inputs
+    addon = plan.one("aws:eks/addon:Addon", "eks-s3-csi").inputs
     assert addon["addonName"] == "aws-mountpoint-s3-csi-driver"
     values = airflow_release(plan).inputs["values"]
     assert values["dags"]["persistence"] == {"enabled": True, "existingClaim": "airflow-dags"}

@@ -7,7 +7,6 @@ A finding passes only if the allow-list below names it, with the reason; an allo
 
 from __future__ import annotations
 
-import ast
 import functools
 import importlib.util
 import json
@@ -129,25 +128,6 @@ def matching(pattern: str) -> Callable[[str], bool]:
     return lambda detail: re.search(pattern, detail) is not None
 
 
-def mismatched_actions_within(actions: frozenset[str]) -> Callable[[str], bool]:
-    """RESOURCE_MISMATCH details list {'action', 'required_format'} pairs: all of them must be in `actions`."""
-    def accepts(detail: str) -> bool:
-        try:
-            pairs = ast.literal_eval(detail)
-        except (ValueError, SyntaxError):
-            return False
-        return bool(pairs) and all(isinstance(p, dict) and p.get("action") in actions for p in pairs)
-    return accepts
-
-
-# What s3:GetObject* and s3:List* expand to beyond the bucket and object actions MWAA needs.
-_S3_WILDCARD_EXTRAS = frozenset({
-    "s3:GetObjectAttributes", "s3:ListAccessGrants", "s3:ListAccessGrantsInstances", "s3:ListAccessGrantsLocations",
-    "s3:ListAccessPoints", "s3:ListAccessPointsForObjectLambda", "s3:ListAllMyBuckets", "s3:ListCallerAccessGrants",
-    "s3:ListJobs", "s3:ListMultiRegionAccessPoints", "s3:ListStorageLensConfigurations", "s3:ListStorageLensGroups",
-})
-
-
 _OIDC_ISSUER = r"oidc\.eks\.[a-z0-9-]+\.amazonaws\.com/id/[A-Za-z0-9]+"
 ALLOWED = [
     Allowed("trust", "UNKNOWN_FEDERATION_SOURCE", matching(rf"^arn:aws:iam::\d{{12}}:oidc-provider/{_OIDC_ISSUER}$"),
@@ -166,9 +146,6 @@ ALLOWED = [
     Allowed("key", "MISMATCHED_TYPE", matching(r"^Type mismatch: ArnLike requires a value of type Arn but given String$"),
             "ArnLike on kms:EncryptionContext:aws:logs:arn is what AWS documents for CloudWatch Logs; the value is a "
             "log-group ARN pattern."),
-    Allowed("identity", "RESOURCE_MISMATCH", mismatched_actions_within(_S3_WILDCARD_EXTRAS),
-            "MWAA's documented execution-role statement (s3:GetObject*, s3:GetBucket*, s3:List* on the bucket): "
-            "expanded actions that don't act on a bucket or object ARN are simply not granted by it."),
 ]
 
 

@@ -115,7 +115,7 @@ def test_publish_metrics_is_limited_to_this_environment(dev_plan):
     assert as_list(statement["Resource"]) == [dev_plan.one(ENV).outputs["arn"]]
 
 
-def test_s3_access_is_limited_to_this_bucket(dev_plan):
+def test_s3_access_is_limited_to_what_mwaa_reads_and_the_data_prefix(dev_plan):
     bucket_arn = dev_plan.one("aws:s3/bucket:Bucket").outputs["arn"]
     s3_statements = statements_with(execution_policy(dev_plan), "s3:")
     allowed = [s for s in s3_statements if s["Effect"] == "Allow" and s["Resource"] != "*"]
@@ -123,9 +123,24 @@ def test_s3_access_is_limited_to_this_bucket(dev_plan):
     for statement in allowed:
         for resource in as_list(statement["Resource"]):
             assert resource == bucket_arn or resource.startswith(f"{bucket_arn}/"), statement
-    # MWAA reads its DAGs, requirements and startup script from this bucket.
-    readers = [s for s in allowed if any(fnmatch.fnmatchcase("s3:GetObject", a) for a in as_list(s["Action"]))]
-    assert any(f"{bucket_arn}/*" in as_list(s["Resource"]) for s in readers)
+    # Objects: dags/, the requirements and the startup script MWAA is given, and data/ (DAGs' own files). Not logs/.
+    readable = {r for s in allowed if any(a.startswith("s3:GetObject") for a in as_list(s["Action"]))
+                for r in as_list(s["Resource"])}
+    assert readable == {f"{bucket_arn}/dags/*", f"{bucket_arn}/requirements.txt", f"{bucket_arn}/startup.sh",
+                        f"{bucket_arn}/data/*"}
+    assert not any(fnmatch.fnmatchcase(f"{bucket_arn}/logs/x", r) for r in readable)
+    actions = {a for s in allowed for a in as_list(s["Action"])}
+    assert not {"s3:GetObject*", "s3:List*"} & actions
+    # Listing only under the prefixes it reads or writes.
+    for statement in (s for s in allowed if any(a.startswith("s3:List") for a in as_list(s["Action"]))):
+        prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
+        assert not any(p.startswith("logs") for p in prefixes) and "dags/*" in prefixes + ["dags/*"], statement
+
+
+def test_cloudwatch_metrics_only_in_mwaas_namespace(dev_plan):
+    [statement] = statements_with(execution_policy(dev_plan), "cloudwatch:")
+    assert statement["Action"] == "cloudwatch:PutMetricData"
+    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}}
 
 
 def log_resources(env_name: str) -> set[str]:

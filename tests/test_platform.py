@@ -162,6 +162,12 @@ def test_kms_key_rotates_and_only_the_account_and_cloudwatch_logs_may_use_it(dev
                for p in principals), principals
     logs = [s for s in policy["Statement"] if s["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}]
     assert all("kms:EncryptionContext:aws:logs:arn" in s["Condition"]["ArnLike"] for s in logs)
+    # Only this environment's log groups, by name: MWAA's five and the EKS control plane's.
+    [arns] = [s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] for s in logs]
+    group = "arn:aws:logs:us-east-1:123456789012:log-group:"
+    assert sorted(arns) == sorted([*(f"{group}airflow-airflow-dev-{kind}" for kind in
+                                     ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")),
+                                   f"{group}/aws/eks/airflow-dev/cluster"])
 
 
 # ------------------------------------------------------------------------------------------------- bucket

@@ -15,17 +15,39 @@ from tests.test_program import monitors  # noqa: F401 - the fixture: what a fail
 VERSIONS = "2.9.2, 2.10.1, 2.10.3, 2.11.0, 2.11.2, 3.0.6, 3.2.1, 3.3.1"
 CLASSES = "mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge"
 TOP_KEYS = "airflowVersion, eks, environmentName, keepMwaa, logRetentionDays, mwaa, network, protectData, tags, target, workload"
-MWAA_KEYS = ("airflowConfigurationOptions, environmentClass, logLevel, maxWebservers, maxWorkers, minWebservers, "
+MWAA_KEYS = ("airflowConfigurationOptions, allowExposeConfig, environmentClass, logLevel, maxWebservers, maxWorkers, minWebservers, "
              "minWorkers, schedulers, webserverAccessMode, weeklyMaintenanceWindowStart")
 CIDR_ALLOWED = "allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"
 API_CIDR_ALLOWED = "allowed: an IPv4 CIDR in canonical form with no host bits, e.g. 203.0.113.0/24"
 OPEN_ALLOWED = "allowed: CIDRs narrower than a /8 together, or set eks.allowOpenApiEndpoint true to accept it"
 OPTION_ALLOWED = ("allowed: section.key, both letters, digits or '_' and not starting with a digit, "
                   "e.g. core.default_task_retries")
-PROGRAM_OPTIONS = ("secrets.backend, secrets.backend_kwargs, logging.remote_logging, logging.remote_base_log_folder, "
-                   "logging.remote_log_conn_id, celery.worker_concurrency")
+PROGRAM_OPTIONS = ("celery.broker_url, celery.result_backend, celery.worker_concurrency, core.executor, core.fernet_key, "
+                   "database.sql_alchemy_conn, logging.remote_base_log_folder, logging.remote_log_conn_id, "
+                   "logging.remote_logging, secrets.backend, secrets.backend_kwargs, workers.secrets_backend, "
+                   "workers.secrets_backend_kwargs (or their _cmd/_secret forms)")
 WINDOW_ALLOWED = "allowed: DAY:HH:MM in UTC with DAY in MON..SUN and MM 00 or 30, e.g. SUN:03:00"
 TAG_TEXT = "letters, digits, spaces and _ . : / = + - @"
+
+
+SECRET_REFUSED = ("holds a secret (Airflow marks it sensitive), which would be stored in plain text; allowed: options "
+                  "Airflow does not mark sensitive (keep secrets in Secrets Manager: airflow/<environment>/connections "
+                  "or variables)")
+EKS_TAG_REFUSED = ("is read by EKS tooling (cluster ownership or the Cluster Autoscaler); allowed: keys not starting "
+                   "with kubernetes.io/cluster/ or k8s.io/cluster-autoscaler/")
+PRIVATE_API_CIDR = ("is a private range, which never reaches the public endpoint (the VPC uses the private one); "
+                    "allowed: public CIDRs, e.g. 203.0.113.0/24")
+NOT_RFC1918 = "is not a private range; allowed: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
+
+
+def O(options: dict, target: str = "mwaa") -> dict:  # noqa: E743 - short: the table below uses it ~40 times
+    """A config whose one mistake is in mwaa.airflowConfigurationOptions (shared by both targets)."""
+    return {"target": target, "mwaa": {"airflowConfigurationOptions": options}}
+
+
+def E(eks: dict) -> dict:
+    """An EKS config whose one mistake is in the eks section."""
+    return {"target": "eks", "eks": eks}
 
 
 def problems_of(raw: dict, stack: str = "dev") -> list[str]:
@@ -236,6 +258,226 @@ BAD_VALUES = [
      'mwaa.airflowConfigurationOptions.core.parallelism: NaN is not a finite number; allowed: string, number, boolean (numbers finite)'),
     ("workload-hours-above-a-day", {"target": "mwaa", "workload": {"peakHoursPerDay": 25}},
      "workload.peakHoursPerDay: 25 is out of range; allowed: 0 to 24"),
+    # --- issue 20: options that bypass the program or hold secrets (item 1), RFC 1918 (item 2), names AWS refuses
+    # (item 3), messages that say what is wrong (item 4), and more of each kind so that every key is swept
+    ("option-workers-secrets-backend", O({"workers.secrets_backend": "my.Backend"}),
+     f"mwaa.airflowConfigurationOptions: \"workers.secrets_backend\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-workers-secrets-backend-kwargs", O({"workers.secrets_backend_kwargs": "{}"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"workers.secrets_backend_kwargs\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-fernet-key", O({"core.fernet_key": "x" * 44}),
+     f"mwaa.airflowConfigurationOptions: \"core.fernet_key\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-fernet-key-upper-case", O({"CORE.FERNET_KEY": "k"}),
+     f"mwaa.airflowConfigurationOptions: \"CORE.FERNET_KEY\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-sql-alchemy-conn", O({"database.sql_alchemy_conn": "postgresql://u:p@h/db"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"database.sql_alchemy_conn\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-sql-alchemy-conn-cmd", O({"database.sql_alchemy_conn_cmd": "cat /tmp/conn"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"database.sql_alchemy_conn_cmd\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-fernet-key-secret", O({"core.fernet_key_secret": "airflow/fernet"}),
+     f"mwaa.airflowConfigurationOptions: \"core.fernet_key_secret\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-broker-url", O({"celery.broker_url": "redis://:pw@h:6379/0"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"celery.broker_url\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-result-backend", O({"celery.result_backend": "db+postgresql://u:p@h/db"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"celery.result_backend\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-executor", O({"core.executor": "LocalExecutor"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"core.executor\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-secrets-backend-kwargs-cmd", O({"secrets.backend_kwargs_cmd": "echo {}"}),
+     f"mwaa.airflowConfigurationOptions: \"secrets.backend_kwargs_cmd\" is set by the program; allowed: options other than {PROGRAM_OPTIONS}"),
+    ("option-deprecated-sql-alchemy-conn", O({"core.sql_alchemy_conn": "postgresql://u:p@h/db"}),
+     f"mwaa.airflowConfigurationOptions: \"core.sql_alchemy_conn\" {SECRET_REFUSED}"),
+    ("option-sentry-dsn", O({"sentry.sentry_dsn": "https://key@sentry.example/1"}),
+     f"mwaa.airflowConfigurationOptions: \"sentry.sentry_dsn\" {SECRET_REFUSED}"),
+    ("option-api-secret-key", O({"api.secret_key": "s3cret"}),
+     f"mwaa.airflowConfigurationOptions: \"api.secret_key\" {SECRET_REFUSED}"),
+    ("option-jwt-secret", O({"api_auth.jwt_secret": "s3cret"}),
+     f"mwaa.airflowConfigurationOptions: \"api_auth.jwt_secret\" {SECRET_REFUSED}"),
+    ("option-webserver-secret-key", O({"webserver.secret_key": "s3cret"}),
+     f"mwaa.airflowConfigurationOptions: \"webserver.secret_key\" {SECRET_REFUSED}"),
+    ("option-flower-basic-auth", O({"celery.flower_basic_auth": "admin:pw"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"celery.flower_basic_auth\" {SECRET_REFUSED}"),
+    ("option-remote-task-handler-kwargs", O({"logging.remote_task_handler_kwargs": "{}"}),
+     f"mwaa.airflowConfigurationOptions: \"logging.remote_task_handler_kwargs\" {SECRET_REFUSED}"),
+    ("option-sql-alchemy-engine-args", O({"database.sql_alchemy_engine_args": "{}"}),
+     f"mwaa.airflowConfigurationOptions: \"database.sql_alchemy_engine_args\" {SECRET_REFUSED}"),
+    ("option-sql-alchemy-conn-async", O({"database.sql_alchemy_conn_async": "postgresql+asyncpg://u:p@h/db"}),
+     f"mwaa.airflowConfigurationOptions: \"database.sql_alchemy_conn_async\" {SECRET_REFUSED}"),
+    ("option-asset-manager-kwargs", O({"core.asset_manager_kwargs": "{}"}),
+     f"mwaa.airflowConfigurationOptions: \"core.asset_manager_kwargs\" {SECRET_REFUSED}"),
+    ("option-sentinel-kwargs", O({"celery_broker_transport_options.sentinel_kwargs": "{}"}, "eks"),
+     f"mwaa.airflowConfigurationOptions: \"celery_broker_transport_options.sentinel_kwargs\" {SECRET_REFUSED}"),
+    ("option-expose-config-true", O({"api.expose_config": "True"}),
+     "mwaa.airflowConfigurationOptions.api.expose_config: \"True\" shows the whole configuration in the UI; allowed: false, or set mwaa.allowExposeConfig true to accept it"),
+    ("option-expose-config-boolean", O({"api.expose_config": True}, "eks"),
+     "mwaa.airflowConfigurationOptions.api.expose_config: true shows the whole configuration in the UI; allowed: false, or set mwaa.allowExposeConfig true to accept it"),
+    ("option-expose-config-non-sensitive-only", O({"api.expose_config": "non-sensitive-only"}),
+     "mwaa.airflowConfigurationOptions.api.expose_config: \"non-sensitive-only\" shows the whole configuration in the UI; allowed: false, or set mwaa.allowExposeConfig true to accept it"),
+    ("option-webserver-expose-config", O({"webserver.expose_config": "true"}),
+     "mwaa.airflowConfigurationOptions.webserver.expose_config: \"true\" shows the whole configuration in the UI; allowed: false, or set mwaa.allowExposeConfig true to accept it"),
+    ("option-expose-config-one", O({"Api.Expose_Config": 1}),
+     "mwaa.airflowConfigurationOptions.Api.Expose_Config: 1 shows the whole configuration in the UI; allowed: false, or set mwaa.allowExposeConfig true to accept it"),
+    ("option-value-newline", O({"core.dags_folder": "/dags\n[core]"}),
+     "mwaa.airflowConfigurationOptions.core.dags_folder: \"/dags\\n[core]\" holds a newline or control character; allowed: one line of printable text"),
+    ("option-value-carriage-return", O({"core.default_timezone": "utc\r"}),
+     "mwaa.airflowConfigurationOptions.core.default_timezone: \"utc\\r\" holds a newline or control character; allowed: one line of printable text"),
+    ("option-value-terminal-escape", O({"core.default_timezone": "\x1b[31mutc"}),
+     "mwaa.airflowConfigurationOptions.core.default_timezone: \"\\u001b[31mutc\" holds a newline or control character; allowed: one line of printable text"),
+    ("option-value-tab", O({"webserver.instance_name": "a\tb"}),
+     "mwaa.airflowConfigurationOptions.webserver.instance_name: \"a\\tb\" holds a newline or control character; allowed: one line of printable text"),
+    ("option-value-nul", O({"core.default_timezone": "utc\x00"}),
+     "mwaa.airflowConfigurationOptions.core.default_timezone: \"utc\\u0000\" holds a newline or control character; allowed: one line of printable text"),
+    ("option-value-delete", O({"core.default_timezone": "utc\x7f"}),
+     "mwaa.airflowConfigurationOptions.core.default_timezone: \"utc\\u007f\" holds a newline or control character; allowed: one line of printable text"),
+    ("option-value-helm-template", O({"webserver.instance_name": "{{ .Values.data.metadataConnection.pass }}"}, "eks"),
+     "mwaa.airflowConfigurationOptions.webserver.instance_name: \"{{ .Values.data.metadataConnection.pass }}\" holds '{{', which the Helm chart renders as a template; allowed: text without '{{'"),
+    ("option-value-helm-template-inside", O({"core.default_timezone": "utc{{x}}"}),
+     "mwaa.airflowConfigurationOptions.core.default_timezone: \"utc{{x}}\" holds '{{', which the Helm chart renders as a template; allowed: text without '{{'"),
+    ("option-case-duplicate-key", O({"core.parallelism": "32", "core.Parallelism": "64"}),
+     "mwaa.airflowConfigurationOptions: \"core.Parallelism\" and \"core.parallelism\" are the same option (Airflow ignores case); allowed: each option once"),
+    ("option-case-duplicate-section", O({"core.parallelism": "32", "CORE.parallelism": "64"}),
+     "mwaa.airflowConfigurationOptions: \"CORE.parallelism\" and \"core.parallelism\" are the same option (Airflow ignores case); allowed: each option once"),
+    ("cidr-this-network", {"target": "mwaa", "network": {"vpcCidr": "0.0.0.0/16"}},
+     f"network.vpcCidr: \"0.0.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-loopback", {"target": "mwaa", "network": {"vpcCidr": "127.0.0.0/16"}},
+     f"network.vpcCidr: \"127.0.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-link-local", {"target": "mwaa", "network": {"vpcCidr": "169.254.0.0/16"}},
+     f"network.vpcCidr: \"169.254.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-benchmarking", {"target": "mwaa", "network": {"vpcCidr": "198.18.0.0/16"}},
+     f"network.vpcCidr: \"198.18.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-reserved-class-e", {"target": "mwaa", "network": {"vpcCidr": "240.0.0.0/16"}},
+     f"network.vpcCidr: \"240.0.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-shared-address-space", {"target": "mwaa", "network": {"vpcCidr": "100.64.0.0/16"}},
+     f"network.vpcCidr: \"100.64.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-next-to-172-16", {"target": "mwaa", "network": {"vpcCidr": "172.32.0.0/16"}},
+     f"network.vpcCidr: \"172.32.0.0/16\" {NOT_RFC1918}"),
+    ("cidr-documentation", {"target": "mwaa", "network": {"vpcCidr": "192.0.0.0/22"}},
+     f"network.vpcCidr: \"192.0.0.0/22\" {NOT_RFC1918}"),
+    ("eks-environment-name-double-hyphen", {"target": "eks", "environmentName": "air--flow"},
+     "environmentName: \"air--flow\" has two hyphens in a row, which RDS refuses in the database's identifier; allowed: single hyphens between letters or digits, e.g. airflow-prod"),
+    ("eks-environment-name-triple-hyphen", {"target": "eks", "environmentName": "airflow---prod"},
+     "environmentName: \"airflow---prod\" has two hyphens in a row, which RDS refuses in the database's identifier; allowed: single hyphens between letters or digits, e.g. airflow-prod"),
+    ("eks-endpoint-cidrs-41", E({"endpointPublicAccessCidrs": [f"203.0.{i}.0/24" for i in range(41)]}),
+     "eks.endpointPublicAccessCidrs: 41 entries are too many; allowed: at most 40"),
+    ("eks-endpoint-cidrs-255", E({"endpointPublicAccessCidrs": [f"198.51.{i}.0/24" for i in range(255)]}),
+     "eks.endpointPublicAccessCidrs: 255 entries are too many; allowed: at most 40"),
+    ("eks-db-class-enormous", E({"database": {"instanceClass": "db.t4g.enormous"}}),
+     "eks.database.instanceClass: \"db.t4g.enormous\" is not a size AWS offers; allowed sizes of db.t4g: micro, small, medium, large, xlarge, 2xlarge"),
+    ("eks-db-class-nano", E({"database": {"instanceClass": "db.t4g.nano"}}),
+     "eks.database.instanceClass: \"db.t4g.nano\" is not a size AWS offers; allowed sizes of db.t4g: micro, small, medium, large, xlarge, 2xlarge"),
+    ("eks-db-class-metal", E({"database": {"instanceClass": "db.m6i.metal"}}),
+     "eks.database.instanceClass: \"db.m6i.metal\" is not a size AWS offers; allowed sizes of db.m6i: large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge, 24xlarge, 32xlarge"),
+    ("eks-db-class-7xlarge", E({"database": {"instanceClass": "db.r6g.7xlarge"}}),
+     "eks.database.instanceClass: \"db.r6g.7xlarge\" is not a size AWS offers; allowed sizes of db.r6g: large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge"),
+    ("eks-db-class-graviton-medium", E({"database": {"instanceClass": "db.m6g.medium"}}),
+     "eks.database.instanceClass: \"db.m6g.medium\" is not a size AWS offers; allowed sizes of db.m6g: large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge"),
+    ("eks-cache-node-t4g-large", E({"cache": {"nodeType": "cache.t4g.large"}}),
+     "eks.cache.nodeType: \"cache.t4g.large\" is not a size AWS offers; allowed sizes of cache.t4g: micro, small, medium"),
+    ("eks-cache-node-m5-8xlarge", E({"cache": {"nodeType": "cache.m5.8xlarge"}}),
+     "eks.cache.nodeType: \"cache.m5.8xlarge\" is not a size AWS offers; allowed sizes of cache.m5: large, xlarge, 2xlarge, 4xlarge, 12xlarge, 24xlarge"),
+    ("eks-cache-node-enormous", E({"cache": {"nodeType": "cache.r7g.enormous"}}),
+     "eks.cache.nodeType: \"cache.r7g.enormous\" is not a size AWS offers; allowed sizes of cache.r7g: large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge"),
+    ("eks-instance-type-7xlarge", E({"nodeGroups": [{"name": "airflow", "instanceTypes": ["m6i.7xlarge"]}]}),
+     "eks.nodeGroups[0].instanceTypes[0]: \"m6i.7xlarge\" is not an EC2 instance type; allowed: a type in the EC2 API's list, e.g. m6i.large"),
+    ("eks-instance-type-enormous", E({"nodeGroups": [{"name": "airflow", "instanceTypes": ["t3.enormous"]}]}),
+     "eks.nodeGroups[0].instanceTypes[0]: \"t3.enormous\" is not an EC2 instance type; allowed: a type in the EC2 API's list, e.g. m6i.large"),
+    ("eks-instance-type-made-up-family", E({"nodeGroups": [{"name": "airflow", "instanceTypes": ["m99i.large"]}]}),
+     "eks.nodeGroups[0].instanceTypes[0]: \"m99i.large\" is not an EC2 instance type; allowed: a type in the EC2 API's list, e.g. m6i.large"),
+    ("eks-instance-types-duplicate", E({"nodeGroups": [{"name": "airflow", "instanceTypes": ["m6i.large", "m6i.large"]}]}),
+     "eks.nodeGroups[0].instanceTypes: \"m6i.large\" is listed twice; allowed: each item once"),
+    ("eks-instance-types-duplicate-later", E({"nodeGroups": [{"name": "a1"}, {"name": "b1", "instanceTypes": ["t3.large", "m6i.large", "t3.large"]}]}),
+     "eks.nodeGroups[1].instanceTypes: \"t3.large\" is listed twice; allowed: each item once"),
+    ("tag-kubernetes-cluster", {"target": "eks", "tags": {"kubernetes.io/cluster/airflow": "owned"}},
+     f"tags: key \"kubernetes.io/cluster/airflow\" {EKS_TAG_REFUSED}"),
+    ("tag-kubernetes-cluster-other", {"target": "mwaa", "tags": {"kubernetes.io/cluster/other-cluster": "shared"}},
+     f"tags: key \"kubernetes.io/cluster/other-cluster\" {EKS_TAG_REFUSED}"),
+    ("tag-cluster-autoscaler-enabled", {"target": "eks", "tags": {"k8s.io/cluster-autoscaler/enabled": "true"}},
+     f"tags: key \"k8s.io/cluster-autoscaler/enabled\" {EKS_TAG_REFUSED}"),
+    ("tag-cluster-autoscaler-node-template", {"target": "eks", "tags": {"k8s.io/cluster-autoscaler/node-template/label/x": "y"}},
+     f"tags: key \"k8s.io/cluster-autoscaler/node-template/label/x\" {EKS_TAG_REFUSED}"),
+    ("boolean-trailing-newline", {"target": "mwaa", "protectData": "true\n"},
+     "protectData: \"true\\n\" has the wrong type; allowed: boolean"),
+    ("boolean-leading-space", {"target": "eks", "keepMwaa": " true"},
+     "keepMwaa: \" true\" has the wrong type; allowed: boolean"),
+    ("boolean-nested-trailing-newline", E({"allowOpenApiEndpoint": "true\n"}),
+     "eks.allowOpenApiEndpoint: \"true\\n\" has the wrong type; allowed: boolean"),
+    ("boolean-multi-az-text", E({"database": {"multiAz": "false"}}),
+     "eks.database.multiAz: \"false\" has the wrong type; allowed: boolean"),
+    ("eks-kubernetes-version-number", E({"kubernetesVersion": 1.35}),
+     "eks.kubernetesVersion: 1.35 is a number, not a string; allowed: one of \"1.33\", \"1.34\", \"1.35\", \"1.36\" written in quotes, e.g. \"1.36\""),
+    ("eks-kubernetes-version-number-1-3", E({"kubernetesVersion": 1.3}),
+     "eks.kubernetesVersion: 1.3 is a number, not a string; allowed: one of \"1.33\", \"1.34\", \"1.35\", \"1.36\" written in quotes, e.g. \"1.36\""),
+    ("eks-db-engine-version-16-number", E({"database": {"engineVersion": 16}}),
+     "eks.database.engineVersion: 16 is a number, not a string; allowed: one of \"16\", \"17\" written in quotes, e.g. \"17\""),
+    ("eks-db-engine-version-number", E({"database": {"engineVersion": 17}}),
+     "eks.database.engineVersion: 17 is a number, not a string; allowed: one of \"16\", \"17\" written in quotes, e.g. \"17\""),
+    ("eks-endpoint-private-10-8", E({"endpointPublicAccessCidrs": ["10.0.0.0/8"]}),
+     f"eks.endpointPublicAccessCidrs[0]: \"10.0.0.0/8\" {PRIVATE_API_CIDR}"),
+    ("eks-endpoint-private-192-168", E({"endpointPublicAccessCidrs": ["203.0.113.0/24", "192.168.1.0/24"]}),
+     f"eks.endpointPublicAccessCidrs[1]: \"192.168.1.0/24\" {PRIVATE_API_CIDR}"),
+    ("eks-endpoint-private-172-16", E({"endpointPublicAccessCidrs": ["172.16.0.0/12"]}),
+     f"eks.endpointPublicAccessCidrs[0]: \"172.16.0.0/12\" {PRIVATE_API_CIDR}"),
+    ("max-workers-negative", {"target": "mwaa", "mwaa": {"maxWorkers": -1}},
+     "mwaa.maxWorkers: -1 is out of range for mw1.small; allowed: 1 to 25"),
+    ("max-webservers-below-class", {"target": "mwaa", "mwaa": {"maxWebservers": 1}},
+     "mwaa.maxWebservers: 1 is out of range for mw1.small; allowed: 2 to 5"),
+    ("min-workers-zero", {"target": "mwaa", "mwaa": {"minWorkers": 0}},
+     "mwaa.minWorkers: 0 is out of range for mw1.small; allowed: 1 to 25"),
+    ("eks-cache-nodes-zero", E({"cache": {"nodes": 0}}),
+     "eks.cache.nodes: 0 is out of range; allowed: 1 to 6"),
+    ("eks-cache-nodes-seven", E({"cache": {"nodes": 7}}),
+     "eks.cache.nodes: 7 is out of range; allowed: 1 to 6"),
+    ("eks-cache-engine", E({"cache": {"engine": "memcached"}}),
+     "eks.cache.engine: \"memcached\" is not allowed; allowed: valkey, redis"),
+    ("eks-db-backup-retention-six", E({"database": {"backupRetentionDays": 6}}),
+     "eks.database.backupRetentionDays: 6 is out of range; allowed: 7 to 35"),
+    ("eks-db-storage-nineteen", E({"database": {"allocatedStorageGb": 19}}),
+     "eks.database.allocatedStorageGb: 19 is out of range; allowed: 20 to 65536"),
+    ("eks-db-engine-version-old", E({"database": {"engineVersion": "13"}}),
+     "eks.database.engineVersion: \"13\" is not allowed; allowed: 16, 17"),
+    ("eks-workers-concurrency-zero", E({"workers": {"concurrency": 0}}),
+     "eks.workers.concurrency: 0 is out of range; allowed: 1 to 64"),
+    ("eks-workers-concurrency-65", E({"workers": {"concurrency": 65}}),
+     "eks.workers.concurrency: 65 is out of range; allowed: 1 to 64"),
+    ("eks-workers-task-cpu-nine", E({"workers": {"taskCpuMillis": 9}}),
+     "eks.workers.taskCpuMillis: 9 is out of range; allowed: 10 to 64000"),
+    ("eks-workers-unknown-node-group", E({"workers": {"nodeGroup": "gpu"}}),
+     "eks.workers.nodeGroup: \"gpu\" is not a node group; allowed: airflow"),
+    ("eks-node-group-disk-nineteen", E({"nodeGroups": [{"name": "airflow", "diskSizeGb": 19}]}),
+     "eks.nodeGroups[0].diskSizeGb: 19 is out of range; allowed: 20 to 1000"),
+    ("eks-node-group-max-size-zero", E({"nodeGroups": [{"name": "airflow", "minSize": 0, "desiredSize": 0, "maxSize": 0}]}),
+     "eks.nodeGroups[0].maxSize: 0 is out of range; allowed: 1 to 100"),
+    ("eks-node-group-capacity-lowercase", E({"nodeGroups": [{"name": "airflow", "capacityType": "spot"}]}),
+     "eks.nodeGroups[0].capacityType: \"spot\" is not allowed; allowed: ON_DEMAND, SPOT"),
+    ("eks-node-group-name-uppercase", E({"nodeGroups": [{"name": "Airflow"}]}),
+     "eks.nodeGroups[0].name: \"Airflow\" is not valid; allowed: lowercase letters, digits and '-', up to 31 characters"),
+    ("eks-node-group-empty-instance-types", E({"nodeGroups": [{"name": "airflow", "instanceTypes": []}]}),
+     "eks.nodeGroups[0].instanceTypes: [] is empty; allowed: at least 1 item(s)"),
+    ("eks-image-tag-space", E({"image": {"tag": "3.3.1 latest"}}),
+     "eks.image.tag: \"3.3.1 latest\" is not valid; allowed: a container image tag"),
+    ("eks-image-repository-uppercase", E({"image": {"repository": "Example.com/Airflow"}}),
+     "eks.image.repository: \"Example.com/Airflow\" is not valid; allowed: a container image repository such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"),
+    ("eks-resources-negative-cpu", E({"resources": {"scheduler": {"cpuMillis": -1}}}),
+     "eks.resources.scheduler.cpuMillis: -1 is out of range; allowed: 0 to 64000"),
+    ("eks-resources-unknown-pod", E({"resources": {"webserver": {"cpuMillis": 100}}}),
+     "eks.resources.webserver: unknown config key; allowed keys: apiServer, dagProcessor, nodeReserved, pgbouncer, pgbouncerExporter, redis, scheduler, statsd, system, triggerer"),
+    ("environment-name-too-short", {"target": "mwaa", "environmentName": "ab"},
+     "environmentName: \"ab\" is not valid; allowed: 3-24 lowercase letters, digits or '-', starting with a letter"),
+    ("environment-name-trailing-hyphen", {"target": "mwaa", "environmentName": "airflow-"},
+     "environmentName: \"airflow-\" is not valid; allowed: 3-24 lowercase letters, digits or '-', starting with a letter"),
+    ("environment-name-too-long", {"target": "mwaa", "environmentName": "a" * 25},
+     "environmentName: \"aaaaaaaaaaaaaaaaaaaaaaaaa\" is not valid; allowed: 3-24 lowercase letters, digits or '-', starting with a letter"),
+    ("environment-name-leading-digit", {"target": "mwaa", "environmentName": "1airflow"},
+     "environmentName: \"1airflow\" is not valid; allowed: 3-24 lowercase letters, digits or '-', starting with a letter"),
+    ("access-mode-lower-case", {"target": "mwaa", "mwaa": {"webserverAccessMode": "private_only"}},
+     "mwaa.webserverAccessMode: \"private_only\" is not allowed; allowed: PRIVATE_ONLY, PUBLIC_ONLY"),
+    ("nat-mode-lower-case", {"target": "mwaa", "network": {"natGateways": "peraz"}},
+     "network.natGateways: \"peraz\" is not allowed; allowed: single, perAz"),
+    ("workload-negative", {"target": "mwaa", "workload": {"averageConcurrentTasks": -1}},
+     "workload.averageConcurrentTasks: -1 is out of range; allowed: >= 0"),
+    ("tags-not-a-map", {"target": "mwaa", "tags": ["team=data"]},
+     "tags: [\"team=data\"] has the wrong type; allowed: object"),
+    ("option-value-list", O({"core.parallelism": [32]}),
+     "mwaa.airflowConfigurationOptions.core.parallelism: [32] has the wrong type; allowed: ['string', 'number', 'boolean']"),
+    ("allow-expose-config-text", {"target": "mwaa", "mwaa": {"allowExposeConfig": "yes"}},
+     "mwaa.allowExposeConfig: \"yes\" has the wrong type; allowed: boolean"),
 ]
 
 
@@ -244,10 +486,51 @@ def test_one_bad_value_gives_exactly_its_one_line_problem(raw, expected):
     assert problems_of(raw) == [expected]
 
 
+# Mistakes only the Pulumi engine can hand the program: `aws:` keys, and text where a boolean is due (run through the
+# real program only; the values are the strings the engine passes).
+REGION_ALLOWED = "allowed: an AWS region such as us-east-1 (the regions of botocore's partitions.json)"
+ENGINE_BAD_VALUES = [
+    ("region-empty", {"aws:region": ""}, f'aws:region: "" is not allowed; {REGION_ALLOWED}'),
+    ("region-made-up", {"aws:region": "mars-north-1"}, f'aws:region: "mars-north-1" is not allowed; {REGION_ALLOWED}'),
+    ("region-trailing-newline", {"aws:region": "us-east-1\n"}, f'aws:region: "us-east-1\\n" is not allowed; {REGION_ALLOWED}'),
+    ("region-upper-case", {"aws:region": "US-EAST-1"}, f'aws:region: "US-EAST-1" is not allowed; {REGION_ALLOWED}'),
+    ("region-trailing-space", {"aws:region": "eu-west-1 "}, f'aws:region: "eu-west-1 " is not allowed; {REGION_ALLOWED}'),
+    ("region-availability-zone", {"aws:region": "us-east-1a"}, f'aws:region: "us-east-1a" is not allowed; {REGION_ALLOWED}'),
+    ("region-global-pseudo-region", {"aws:region": "aws-global"}, f'aws:region: "aws-global" is not allowed; {REGION_ALLOWED}'),
+    ("engine-boolean-trailing-newline", {"protectData": "false\n"}, 'protectData: "false\\n" has the wrong type; allowed: boolean'),
+    ("engine-boolean-trailing-space", {"target": "eks", "keepMwaa": "true "}, 'keepMwaa: "true " has the wrong type; allowed: boolean'),
+    ("engine-boolean-capitalised", {"protectData": "True"}, 'protectData: "True" has the wrong type; allowed: boolean'),
+]
+
+
 def test_bad_value_cases_are_distinct_and_numerous():
-    # The table above is the contract: at least 70 different mistakes, each with its own message.
-    assert len({case[0] for case in BAD_VALUES}) == len(BAD_VALUES) >= 70
-    assert len({case[2] for case in BAD_VALUES}) == len(BAD_VALUES)
+    # The tables are the contract: at least 150 different mistakes, each with its own message, and none accepted.
+    cases = BAD_VALUES + ENGINE_BAD_VALUES
+    assert len({case[0] for case in cases}) == len(cases) >= 150
+    assert len({case[2] for case in cases}) == len(cases)
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [case[1:] for case in ENGINE_BAD_VALUES],
+                         ids=[case[0] for case in ENGINE_BAD_VALUES])
+def test_engine_values_stop_the_real_program_before_anything_is_declared(overrides, expected, monitors):
+    import pulumi
+
+    import tools.planner as planner
+
+    with pytest.raises(pulumi.RunError) as caught:
+        planner.plan("dev", overrides)
+    assert str(caught.value).splitlines() == ["invalid stack config (1 problem(s)):", f"  {expected}"]
+    assert len(monitors) == 1 and monitors[0].planned == [] and monitors[0].resources == {}
+
+
+def test_every_region_botocore_knows_is_accepted_and_the_planned_one_is_used():
+    import tools.planner as planner
+    from components.settings import aws_names
+
+    assert {"us-east-1", "eu-central-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1"} <= aws_names.regions()
+    assert not any(r.endswith("-global") for r in aws_names.regions())
+    plan = planner.plan("dev", {"aws:region": "eu-central-1"})
+    assert any("eu-central-1" in json.dumps(r.inputs, default=str) for r in plan.resources)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [case[1:] for case in BAD_VALUES], ids=[case[0] for case in BAD_VALUES])
@@ -539,3 +822,74 @@ def test_log_retention_takes_only_what_cloudwatch_accepts_in_one_line(value, exp
     assert error.value.problems == [expected]
     assert parse_settings(decode_config_values({"target": "mwaa", "logRetentionDays": "365"}), "dev").log_retention_days == 365
     assert parse_settings({"target": "mwaa"}, "dev").log_retention_days == 90  # the default
+
+
+# ------------------------------------------------------------------ issue 20: where the refused names come from
+
+
+def test_shipped_sensitive_options_match_the_installed_airflow():
+    """The list is Airflow's own (config.yml and providers' `sensitive: true`, with deprecated names), regenerated here
+    from the real Airflow in .venv-airflow; the program's venv has none, so it ships the list."""
+    import subprocess
+    from pathlib import Path
+
+    from components.settings import AIRFLOW_VERSIONS, option_rules
+
+    python = Path(__file__).resolve().parents[1] / ".venv-airflow" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv-airflow (make airflow-venv)")
+    script = ("import airflow, json; from airflow.configuration import conf; print(json.dumps({'version': "
+              "airflow.__version__, 'sensitive': sorted(f'{s}.{k}' for s, k in conf.sensitive_config_values)}))")
+    live = json.loads(subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True,
+                                     timeout=120).stdout)
+    shipped = json.loads(option_rules._SENSITIVE_FILE.read_text())
+    assert shipped["airflowVersion"] == live["version"] == AIRFLOW_VERSIONS[-1]
+    assert list(option_rules.sensitive_options()) == live["sensitive"]
+    assert {"core.fernet_key", "database.sql_alchemy_conn", "celery.broker_url", "workers.secrets_backend_kwargs"} <= set(live["sensitive"])
+
+
+def test_options_a_target_sets_are_set_by_the_planned_chart(planned):
+    """TARGET_OPTIONS names, for each option, the chart value through which the program sets it on EKS."""
+    plan = planned("dev", target="eks")
+    values = plan.one("kubernetes:helm.sh/v3:Release", "eks-airflow").inputs["values"]
+    for option, path in airflow_config.TARGET_OPTIONS.items():
+        node = values
+        for part in path.split("."):
+            node = node[part]
+        assert node, (option, path)
+    assert values["executor"] == "CeleryExecutor"
+
+
+def test_aws_names_come_from_botocore_and_keep_the_defaults_valid():
+    from components.settings import aws_names
+    from components.settings.model import CacheSettings, DatabaseSettings, NodeGroupSettings
+
+    assert DatabaseSettings().instance_class in aws_names.db_instance_classes()
+    assert CacheSettings().node_type in aws_names.cache_node_types()
+    assert set(NodeGroupSettings(name="x").instance_types) <= aws_names.ec2_instance_types()
+    assert {"db.t4g.micro", "db.m7g.large", "db.r6i.32xlarge"} <= aws_names.db_instance_classes()
+    assert not {"db.t4g.nano", "db.m6g.medium", "db.m6i.metal"} & aws_names.db_instance_classes()
+    assert {"cache.t4g.micro", "cache.r7g.16xlarge"} <= aws_names.cache_node_types()
+    assert "cache.t4g.large" not in aws_names.cache_node_types()
+
+
+def test_values_at_the_edge_of_the_issue_20_rules_are_accepted():
+    settings = parse_settings({
+        "target": "eks",
+        "environmentName": "air-flow-2",
+        "network": {"vpcCidr": "172.31.0.0/16"},
+        "tags": {"kubernetes.io/team": "data", "k8s.io/owner": "ops"},
+        "mwaa": {"airflowConfigurationOptions": {"api.expose_config": "False", "webserver.instance_name": "a } { b",
+                                                 "core.parallelism": 32, "core.max_active_tasks_per_dag": 16}},
+        "eks": {"endpointPublicAccessCidrs": [f"203.0.{i}.0/24" for i in range(40)],
+                "database": {"instanceClass": "db.r7g.large", "engineVersion": "17"},
+                "cache": {"nodeType": "cache.m7g.large"},
+                "nodeGroups": [{"name": "airflow", "instanceTypes": ["m6i.large", "m7i.large", "t3.large"]}]},
+    }, "dev")
+    assert len(settings.eks.endpoint_public_access_cidrs) == 40
+    assert settings.mwaa.airflow_configuration_options["api.expose_config"] == "False"
+    opted_in = parse_settings({"target": "mwaa", "mwaa": {"allowExposeConfig": True,
+                                                           "airflowConfigurationOptions": {"api.expose_config": True}}}, "dev")
+    assert opted_in.mwaa.allow_expose_config and opted_in.mwaa.airflow_configuration_options == {"api.expose_config": "true"}
+    # Two hyphens are an RDS rule: MWAA (no database of ours) takes the name.
+    assert parse_settings({"target": "mwaa", "environmentName": "air--flow"}, "dev").environment_name == "air--flow"

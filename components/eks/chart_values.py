@@ -159,6 +159,8 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "useStandardNaming": True,
         "fullnameOverride": FULLNAME,
         "executor": "CeleryExecutor",
+        # Replaces the chart's own (a UI alert about a default secret key, which this program never uses).
+        "airflowLocalSettings": af.LOCAL_SETTINGS.read_text(),
         "airflowVersion": inputs.airflow_version,
         "defaultAirflowTag": inputs.airflow_version,
         "images": {"airflow": {"repository": inputs.image_repository, "tag": inputs.image_tag, "pullPolicy": "IfNotPresent"}},

@@ -10,11 +10,16 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .. import iam
-from ..log_retention import eks_log_group_name, log_groups
+from ..airflow_config import eks_log_group_name
+from ..log_retention import log_groups
 from ..settings import EksSettings
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
+# The CNI's permissions are not the node's: the aws-node service account gets them through IRSA (AWS's advice in
+# "Configure Amazon VPC CNI plugin to use IRSA", EKS User Guide), so no pod on the host network inherits them.
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+CNI_POLICY = "AmazonEKS_CNI_Policy"
+CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
 
 
 @dataclass
@@ -65,6 +70,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=groups),
         )
 
+        cni = self._vpc_cni(name, args.cluster_name, args.tags)
         node_role = aws.iam.Role(f"{name}-node-role", assume_role_policy=iam.assume_role_policy(["ec2.amazonaws.com"]),
                                  tags=args.tags, opts=child)
         attachments = [aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
@@ -85,7 +91,8 @@ class EksCluster(pulumi.ComponentResource):
                 ignore_scaling_changes=True,
                 labels={"airflow/node-group": group.name},
                 tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+                # Nodes join once the CNI has its role: without it no pod gets an address.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, cni]),
             )
             for group in cfg.node_groups
         ]
@@ -98,6 +105,22 @@ class EksCluster(pulumi.ComponentResource):
         # Managed nodes (and so pods) carry the EKS-created cluster security group.
         self.cluster_security_group_id = self.cluster.cluster_security_group_id
         self.register_outputs({"clusterName": args.cluster_name, "oidcProviderArn": self.oidc_provider_arn})
+
+    def _vpc_cni(self, name: str, cluster_name: str, tags: dict[str, str]) -> aws.eks.Addon:
+        """The VPC CNI as an EKS add-on whose aws-node service account assumes a role of its own (IRSA)."""
+        from .irsa import trust_policy  # irsa builds the other service accounts' roles on the same trust
+
+        trust = pulumi.Output.all(self.cluster.oidc_provider_arn, self.cluster.oidc_issuer).apply(
+            lambda v: trust_policy(v[0], v[1], *CNI_SERVICE_ACCOUNT))
+        role = aws.iam.Role(f"{name}-vpc-cni", assume_role_policy=trust, tags=tags, opts=pulumi.ResourceOptions(parent=self))
+        attached = aws.iam.RolePolicyAttachment(f"{name}-vpc-cni", role=role.name,
+                                                policy_arn=f"arn:aws:iam::aws:policy/{CNI_POLICY}",
+                                                opts=pulumi.ResourceOptions(parent=self))
+        # OVERWRITE: EKS installs aws-node itself at cluster creation; the add-on takes it over with the role.
+        return aws.eks.Addon(f"{name}-vpc-cni", cluster_name=cluster_name, addon_name="vpc-cni",
+                             service_account_role_arn=role.arn, resolve_conflicts_on_create="OVERWRITE",
+                             resolve_conflicts_on_update="OVERWRITE", tags=tags,
+                             opts=pulumi.ResourceOptions(parent=self, depends_on=[attached, self.cluster]))
 
     def _launch_template(self, name: str, disk_size_gb: int, tags: dict[str, str]) -> dict:
         """Encrypted root volumes, and IMDSv2 with one hop: pods can't borrow the node's role, they use IRSA."""

@@ -40,6 +40,11 @@ def _dag_data(p: SharedPlatform) -> list[iam.Statement]:
     return iam.bucket_prefix_read_write(p.bucket.bucket_arn, af.DATA_PREFIX, "DagData")
 
 
+def _writes(statements: list[iam.Statement]) -> bool:
+    """Whether the statements put objects (so the role must encrypt with the key)."""
+    return any(a in ("s3:PutObject",) for st in statements for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
+
+
 COMPONENT_ACCESS: dict[str, list[Callable[[SharedPlatform], list[iam.Statement]]]] = {
     "scheduler": [_writes_logs],
     "dag-processor": [_writes_logs],
@@ -67,10 +72,10 @@ class ServiceAccountRoles(pulumi.ComponentResource):
         p = args.platform
         self.role_arns, self.policies = {}, {}
         for component in args.components:
+            grants = [statement for grant in COMPONENT_ACCESS[component] for statement in grant(p)]
             statements = [*iam.secrets_backend_read(p.aws, p.secrets_prefixes),
-                          iam.kms_use_via(p.aws, p.kms_key_arn, ["s3", "secretsmanager"])]
-            for grant in COMPONENT_ACCESS[component]:
-                statements += grant(p)
+                          iam.kms_use_via(p.aws, p.kms_key_arn, ["s3", "secretsmanager"], writes=_writes(grants)),
+                          *grants]
             role, self.policies[component] = irsa_role(
                 f"{name}-{component}", p, args.oidc_provider_arn, args.oidc_issuer, NAMESPACE,
                 service_account_name(component), statements, parent=self)
@@ -78,7 +83,7 @@ class ServiceAccountRoles(pulumi.ComponentResource):
         self.register_outputs({"roleArns": self.role_arns})
 
 
-def _trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
     """Only this one Kubernetes service account, through the cluster's OIDC provider, may assume the role."""
     return json.dumps({
         "Version": "2012-10-17",
@@ -97,7 +102,7 @@ def irsa_role(name: str, platform: SharedPlatform, oidc_provider_arn: pulumi.Inp
               parent: pulumi.Resource) -> tuple[aws.iam.Role, pulumi.Output[str]]:
     """A role that one Kubernetes service account assumes (IRSA), with an inline policy; returns both."""
     trust = pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
-        lambda v: _trust_policy(v[0], v[1], namespace, service_account))
+        lambda v: trust_policy(v[0], v[1], namespace, service_account))
     role = aws.iam.Role(name, assume_role_policy=trust, tags=platform.tags, opts=pulumi.ResourceOptions(parent=parent))
     policy = iam.policy_document(statements)
     aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))

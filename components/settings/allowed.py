@@ -40,6 +40,8 @@ BROKERS = ("elasticache", "in-cluster")
 CACHE_ENGINES = ("valkey", "redis")
 # Families that ElastiCache offers for Valkey/Redis OSS nodes; anything else is a typo or a non-cache type.
 CACHE_NODE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m7g", "r5", "r6g", "r7g")
+# "Public endpoint access CIDR ranges per cluster": 40, not adjustable (Amazon EKS service quotas, EKS User Guide).
+MAX_PUBLIC_ACCESS_CIDRS = 40
 DB_INSTANCE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i", "r5", "r6g", "r6i", "r7g", "r7i")
 
 # AWS tag rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50 tags on a resource, keys

@@ -77,7 +77,9 @@ def decode_config_values(raw: Mapping[str, str]) -> dict[str, Any]:
         schema = CONFIG_SCHEMA["properties"].get(key, {})
         expected = schema.get("type")
         numeric_enum = bool(schema.get("enum")) and all(isinstance(v, int) for v in schema["enum"])  # logRetentionDays
-        if (expected in ("object", "array", "boolean", "integer", "number") or numeric_enum) and isinstance(text, str):
+        # Only text that is exactly the JSON value: json.loads would read "true\n" as true, hiding a stray newline.
+        if ((expected in ("object", "array", "boolean", "integer", "number") or numeric_enum) and isinstance(text, str)
+                and text == text.strip()):
             try:
                 decoded[key] = json.loads(text)
                 continue

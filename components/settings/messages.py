@@ -47,6 +47,10 @@ def describe(error: jsonschema.ValidationError) -> str:
         prefix = f"{key}." if error.absolute_path else ""
         hint = f"allowed keys: {', '.join(allowed)}" if allowed else "values must be strings"
         return "; ".join(f"{prefix}{name}: unknown config key; {hint}" for name in unknown) if allowed else f"{key}: {error.message}; {hint}"
+    if error.validator == "enum" and _number_for_text(value, error.validator_value):
+        # YAML reads an unquoted 1.35 as a number (and 1.30 as 1.3): say so rather than list what looks the same.
+        return (f"{key}: {shown} is a number, not a string; allowed: one of {', '.join(map(json.dumps, error.validator_value))} "
+                f"written in quotes, e.g. {json.dumps(error.validator_value[-1])}")
     if error.validator == "enum":
         return f"{key}: {shown} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
     if error.validator == "pattern":
@@ -63,6 +67,11 @@ def describe(error: jsonschema.ValidationError) -> str:
         return f"{key}: {shown} is not a finite number; allowed: a finite number{bounds}"
     if error.validator == "type":
         return f"{key}: {shown} has the wrong type; allowed: {error.validator_value}"
+    if error.validator == "maxItems":
+        return f"{key}: {len(value)} entries are too many; allowed: at most {error.validator_value}"
+    if error.validator == "uniqueItems":
+        twice = next(item for index, item in enumerate(value) if item in value[:index])
+        return f"{key}: {json.dumps(twice)} is listed twice; allowed: each item once"
     if error.validator in ("minItems", "minLength"):
         return f"{key}: {shown} is empty; allowed: at least {error.validator_value} item(s)"
     if error.validator == "required":
@@ -72,3 +81,7 @@ def describe(error: jsonschema.ValidationError) -> str:
         return f"{prefix}{missing}: not set; allowed: {', '.join(allowed) if isinstance(allowed, list) else allowed}"
     return f"{key}: {shown} is not valid ({error.message})"
 
+
+
+def _number_for_text(value: Any, allowed: list[Any]) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and all(isinstance(a, str) for a in allowed)

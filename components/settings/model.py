@@ -27,6 +27,7 @@ class MwaaSettings:
     webserver_access_mode: str = "PRIVATE_ONLY"
     weekly_maintenance_window_start: str = "SUN:03:00"
     airflow_configuration_options: Mapping[str, str] = field(default_factory=dict)
+    allow_expose_config: bool = False  # accept api.expose_config: the UI then shows the whole configuration
     log_level: str = "INFO"
 
 

@@ -27,10 +27,12 @@ def mwaa_problems(mwaa: Mapping[str, Any]) -> list[str]:
     klass = MWAA_CLASSES[klass_name]
     merged = {**mwaa_capacity_defaults(klass_name), **mwaa}
     problems = []
+    out_of_range = set()
 
     def check_range(key: str, low: int, high: int) -> None:
         value = merged[key]
         if not low <= value <= high:
+            out_of_range.add(key)
             problems.append(f"mwaa.{key}: {value} is out of range for {klass_name}; allowed: {low} to {high}")
 
     check_range("minWorkers", 1, klass.max_workers)
@@ -40,7 +42,8 @@ def mwaa_problems(mwaa: Mapping[str, Any]) -> list[str]:
     check_range("maxWebservers", *klass.webservers)
     for low_key, high_key in (("minWorkers", "maxWorkers"), ("minWebservers", "maxWebservers")):
         low, high = merged[low_key], merged[high_key]
-        if low > high:
+        # A value already out of range says enough: comparing with it would only contradict that line.
+        if low > high and not out_of_range & {low_key, high_key}:
             problems.append(f"mwaa.{low_key}: {low} is greater than mwaa.{high_key} ({high}); allowed: <= {high}")
-    problems += option_problems(mwaa.get("airflowConfigurationOptions", {}))
+    problems += option_problems(mwaa.get("airflowConfigurationOptions", {}), mwaa.get("allowExposeConfig", False))
     return problems

@@ -6,7 +6,7 @@ import json
 from typing import Any, Mapping
 
 from .allowed import DEFAULT_AIRFLOW_VERSION
-from .eks_rules import eks_problems
+from .eks_rules import eks_problems, identifier_problems
 from .mwaa_rules import mwaa_problems
 from .network_rules import network_problems
 from .tag_rules import tag_problems
@@ -18,6 +18,8 @@ def rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
     problems += mwaa_problems(raw.get("mwaa", {}))
     problems += eks_problems(raw.get("eks", {}))
     problems += tag_problems(raw.get("tags", {}))
+    if raw.get("target") == "eks" and "environmentName" not in broken and "environmentName" in raw:
+        problems += identifier_problems(raw["environmentName"])
     if raw.get("keepMwaa") and "target" not in broken and raw.get("target") != "eks":
         problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
     if "airflowVersion" not in broken:

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import jsonschema
 
 from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, EKS_KUBERNETES_VERSIONS, LOG_LEVELS,
-                      LOG_RETENTION_DAYS, MWAA_CLASSES, RESOURCE_KEYS, TARGETS)
+                      LOG_RETENTION_DAYS, MAX_PUBLIC_ACCESS_CIDRS, MWAA_CLASSES, RESOURCE_KEYS, TARGETS)
 from .messages import describe, leaf_errors, non_finite
 
 _CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
@@ -30,7 +30,7 @@ _NODE_GROUP = {
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "pattern": r"^[a-z][a-z0-9-]{0,30}$", "x-allowed": "lowercase letters, digits and '-', up to 31 characters"},
-        "instanceTypes": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": _INSTANCE_TYPE_PATTERN, "x-allowed": "an EC2 instance type such as m6i.large"}},
+        "instanceTypes": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "pattern": _INSTANCE_TYPE_PATTERN, "x-allowed": "an EC2 instance type such as m6i.large"}},
         "capacityType": {"enum": ["ON_DEMAND", "SPOT"]},
         "minSize": {"type": "integer", "minimum": 0, "maximum": 100},
         "desiredSize": {"type": "integer", "minimum": 0, "maximum": 100},
@@ -72,6 +72,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "webserverAccessMode": {"enum": ["PRIVATE_ONLY", "PUBLIC_ONLY"]},
                 "weeklyMaintenanceWindowStart": {"type": "string", "pattern": _WINDOW_PATTERN, "x-allowed": "DAY:HH:MM in UTC with DAY in MON..SUN and MM 00 or 30, e.g. SUN:03:00"},
                 "airflowConfigurationOptions": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                "allowExposeConfig": {"type": "boolean"},
                 "logLevel": {"enum": list(LOG_LEVELS)},
             },
         },
@@ -81,7 +82,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "properties": {
                 "kubernetesVersion": {"enum": list(EKS_KUBERNETES_VERSIONS)},
                 "nodeGroups": {"type": "array", "minItems": 1, "items": _NODE_GROUP},
-                "endpointPublicAccessCidrs": {"type": "array", "items": {"type": "string", "pattern": _CIDR_PATTERN, "x-allowed": "an IPv4 CIDR, e.g. 203.0.113.0/24"}},
+                "endpointPublicAccessCidrs": {"type": "array", "maxItems": MAX_PUBLIC_ACCESS_CIDRS, "items": {"type": "string", "pattern": _CIDR_PATTERN, "x-allowed": "an IPv4 CIDR, e.g. 203.0.113.0/24"}},
                 "allowOpenApiEndpoint": {"type": "boolean"},
                 "broker": {"enum": list(BROKERS)},
                 "cache": {

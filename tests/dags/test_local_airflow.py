@@ -111,6 +111,22 @@ def test_two_local_airflows_listen_on_loopback_only_run_a_dag_and_stop_completel
         assert _run("status", home=home).returncode == 3
 
 
+def test_home_password_file_and_database_are_the_users_only(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / "airflow.db").write_text("")  # left by an earlier run under a looser umask
+    (home / "airflow.db").chmod(0o644)
+    try:
+        started = _run("start", home=home)
+        assert started.returncode == 0, started.stdout + started.stderr
+        modes = {path.name: path.stat().st_mode & 0o777 for path in
+                 (home, home / "simple_auth_manager_passwords.json.generated", home / "airflow.db", home / "logs")}
+        assert modes == {"home": 0o700, "simple_auth_manager_passwords.json.generated": 0o600, "airflow.db": 0o600,
+                         "logs": 0o700}
+    finally:
+        assert _run("stop", "--grace", "5", home=home).returncode == 0
+
+
 def test_stop_and_status_when_nothing_runs(tmp_path):
     stopped = _run("stop", home=tmp_path)
     assert (stopped.returncode, stopped.stdout) == (0, "local Airflow is not running\n")

@@ -182,6 +182,15 @@ def test_diff_reports_missing_changed_and_added():
 # --- the export file --------------------------------------------------------------------------
 
 
+def _file(**fields) -> str:
+    """An export file's text: a valid header (as export writes it) with `fields` added or replaced."""
+    header = {"format": model.FORMAT, "schema_version": 1, "exported_at": "2026-12-06T12:00:00+00:00",
+              "airflow_version": "3.3.1", "source": {"kind": "url", "url": "http://127.0.0.1:8080"}}
+    if not any(kind in fields for kind in model.KINDS):
+        fields["pools"] = []
+    return json.dumps({**header, **fields})
+
+
 def doc(**kinds):
     return model.new_document({"kind": "url", "url": "http://x"}, "3.3.1", kinds)
 
@@ -219,7 +228,7 @@ def test_round_trip_keeps_unicode_and_hidden_marks(tmp_path):
         ("[]", "top level is not a JSON object"),
         (json.dumps({"format": "other"}), "\"format\" is 'other'"),
         (json.dumps({"format": model.FORMAT, "schema_version": 2, "airflow_version": "3.3.1", "pools": []}),
-         "unsupported schema_version 2 (this tool reads 1)"),
+         "unsupported schema_version 2 (this tool reads the integer 1)"),
         (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1"}), "holds none of"),
         (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
                      "pools": [{"name": "p", "slots": "4"}]}), 'pools[0] field "slots" has the wrong type'),
@@ -249,6 +258,33 @@ def test_round_trip_keeps_unicode_and_hidden_marks(tmp_path):
         (json.dumps({"format": model.FORMAT, "schema_version": 1, "airflow_version": "3.3.1",
                      "connections": [{"connection_id": "", "conn_type": "http"}]}),
          'connections[0] has an empty "connection_id"'),
+        # Issue 20, item 7: keys the tool would print raw or send as another path; numbers out of Airflow's range;
+        # the header exactly as export writes it; nesting that broke the JSON reader.
+        (_file(variables=[{"key": "a\x1b[31mred", "value": "1"}]),
+         'variables[0] "key" "a\\u001b[31mred" holds a control or format character'),
+        (_file(variables=[{"key": "a\u202eb", "value": "1"}]), 'variables[0] "key" "a\\u202eb" holds a control'),
+        (_file(connections=[{"connection_id": "c\n", "conn_type": "http"}]), 'connections[0] "connection_id" "c\\n" holds'),
+        (_file(variables=[{"key": ".", "value": "1"}]), 'variables[0] "key" "." is a path step, not a name'),
+        (_file(pools=[{"name": "..", "slots": 1, "include_deferred": False}]), 'pools[0] "name" ".." is a path step, not a name'),
+        (_file(variables=[{"key": " a", "value": "1"}]), 'variables[0] "key" " a" starts or ends with a space'),
+        (_file(dags=[{"dag_id": "etl ", "is_paused": True}]), 'dags[0] "dag_id" "etl " starts or ends with a space'),
+        (_file(connections=[{"connection_id": "c", "conn_type": "http", "port": 65536}]),
+         'connections[0] field "port" is 65536; allowed: 1 to 65535'),
+        (_file(connections=[{"connection_id": "c", "conn_type": "http", "port": 0}]),
+         'connections[0] field "port" is 0; allowed: 1 to 65535'),
+        (_file(pools=[{"name": "p", "slots": -2, "include_deferred": False}]), 'pools[0] field "slots" is -2; allowed: -1 to 2147483647'),
+        (_file(pools=[{"name": "p", "slots": 2**31, "include_deferred": False}]), 'pools[0] field "slots" is 2147483648; allowed: -1 to 2147483647'),
+        (_file(schema_version=True), "unsupported schema_version true (this tool reads the integer 1)"),
+        (_file(schema_version=1.0), "unsupported schema_version 1.0 (this tool reads the integer 1)"),
+        (_file(exported_at="yesterday"), '"exported_at" "yesterday" is not an ISO 8601 time with a time zone'),
+        (_file(exported_at="2026-01-31T12:00:00"), '"exported_at" "2026-01-31T12:00:00" is not an ISO 8601 time with a'),
+        (_file(source="evil\x1b[2J"), '"source" is not an object'),
+        (_file(source={"kind": "url", "url": "http://x\x1b[2J"}), '"source" of kind "url" needs exactly "url"'),
+        (_file(source={"kind": "mwaa", "name": "bad name"}), '"source" of kind "mwaa" needs "name"'),
+        (_file(source={"kind": "ftp"}), '"source" has the kind "ftp"; allowed: "url" or "mwaa"'),
+        (_file(airflow_version="3.3.1\x1b[2J"), '"airflow_version" "3.3.1\\u001b[2J" is not a version'),
+        ('{"format": "airflow-metadata-export", "schema_version": 1, "airflow_version": "3.3.1", "pools": '
+         + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested too deeply"),
     ],
 )
 def test_bad_files_are_refused_with_one_line(tmp_path, capsys, content, message):
@@ -512,3 +548,43 @@ ENDPOINT = {"url", "user", "password-env", "token-env", "mwaa", "region", "profi
 ])
 def test_each_subcommand_lists_only_its_own_options(capsys, command, expected):
     assert _help_options(command, capsys) - {"--help"} == expected
+
+
+# --- issue 20, item 7: flags checked as usage errors, export -o before the source is read ------------------
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf", "-inf", "3601", "soon"])
+def test_timeout_must_be_finite_seconds(tmp_path, capsys, value):
+    path = tmp_path / "in.json"
+    model.write_document(str(path), doc(pools=[]))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["diff", str(path), "--target-url", "http://127.0.0.1:9", *TOKEN, "--timeout", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --timeout: " in err and "internal error" not in err
+    assert cli.build_parser().parse_args(["diff", str(path), "--timeout", "0.5"]).timeout == 0.5
+
+
+@pytest.mark.parametrize("name", ["bad name", "1env", "env\x1b[2J", "e" * 81, "", "env/../other"])
+def test_mwaa_environment_names_are_checked_before_aws_is_asked(capsys, monkeypatch, name):
+    monkeypatch.setattr("boto3.session.Session", lambda *a, **kw: pytest.fail("AWS contacted"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["pause", "--target-mwaa", name, "--target-region", "us-east-1", "--dry-run"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --target-mwaa: " in err and "is not an MWAA environment name" in err and "\x1b" not in err
+    assert cli.build_parser().parse_args(["pause", "--target-mwaa", "airflow-prod_2"]).target_mwaa == "airflow-prod_2"
+
+
+@pytest.mark.parametrize("case", ["missing-directory", "existing-file", "a-directory", "under-a-file"])
+def test_export_checks_its_output_before_reading_the_source(tmp_path, capsys, monkeypatch, case):
+    monkeypatch.setattr("requests.Session.request", lambda *a, **kw: pytest.fail("the source was read"))
+    monkeypatch.setenv("UNUSED_TOKEN", "t")
+    output = {"missing-directory": tmp_path / "no" / "o.json", "existing-file": tmp_path / "o.json",
+              "a-directory": tmp_path, "under-a-file": tmp_path / "o.json" / "x.json"}[case]
+    (tmp_path / "o.json").write_text("{}")
+    rc = cli.main(["export", "--source-url", "http://127.0.0.1:9", "--source-token-env", "UNUSED_TOKEN",
+                   "-o", str(output)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(output) in err

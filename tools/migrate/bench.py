@@ -89,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
                 ("import", ["import", str(export_file), *dst, *common]),
                 ("diff", ["diff", str(export_file), *dst, *common]),
             ):
+                if phase == "diff" and args.target_masks == "yes":
+                    # As the runbook's step 6: masking was just turned back on, so the API server restarted and
+                    # learns every secret again while the diff reads them.
+                    t0 = time.monotonic()
+                    target.stop()
+                    target.start()
+                    target.wait_ready()
+                    times["target restart"] = time.monotonic() - t0
+                    cmd = [*cmd[:2], "--target-url", target.url, *cmd[4:]]
                 t0 = time.monotonic()
                 proc = subprocess.run([sys.executable, "-m", "tools.migrate", *cmd], cwd=REPO, env=env,
                                       capture_output=True, text=True)

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import ops
 from .api import AirflowApi
+from .argtypes import mwaa_name, positive_int, seconds
 from .errors import ImportAborted, MigrateError
-from .model import KINDS, read_document, write_document
+from .model import KINDS, check_output, read_document, write_document
 from .sensitive import Scrubber, SensitiveNames, secret_strings
 from .transport import HttpTransport, MwaaTransport, check_url
 
@@ -29,16 +30,6 @@ LIST_LIMIT = 20  # keys shown per category in the human summary (--json shows th
 
 
 # --- command line ---------------------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {value})")
-    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,7 +55,7 @@ def _endpoint_args(p: argparse.ArgumentParser, role: str, required: bool) -> Non
                    help="name of the environment variable holding the user's password")
     g.add_argument(f"--{role}-token-env", metavar="VAR",
                    help="name of the environment variable holding an API token (instead of user/password)")
-    g.add_argument(f"--{role}-mwaa", metavar="ENV", help="Amazon MWAA environment name (instead of --%s-url)" % role)
+    g.add_argument(f"--{role}-mwaa", metavar="ENV", type=mwaa_name, help="Amazon MWAA environment name (instead of --%s-url)" % role)
     g.add_argument(f"--{role}-region", metavar="REGION", help="AWS region of the MWAA environment")
     g.add_argument(f"--{role}-profile", metavar="PROFILE", help="AWS profile for the MWAA API")
 
@@ -90,7 +81,7 @@ def _common_args(p: argparse.ArgumentParser, *, items: bool, writes: bool, roles
                        help="items per bulk write (Airflow 3; default 500)")
         p.add_argument("--write-workers", type=positive_int, default=DEFAULTS["write_workers"],
                        help="bulk write requests in flight (Airflow 3; default 1: SQLite and small DBs serialise writes)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP request (default 120)")
+    p.add_argument("--timeout", type=seconds, default=120.0, help="seconds per HTTP request (default 120)")
     if items:
         p.add_argument("--sensitive-names", default="",
                        help="extra comma-separated names to treat as secret (like [core] sensitive_var_conn_names)")
@@ -268,6 +259,7 @@ class Out:
 
 def cmd_export(args, out: Out, scrub: Scrubber) -> int:
     kinds = _kinds(args)
+    check_output(args.output, args.force)  # before the source is read: a long export must not be lost at the end
     api = connect(args, "source", scrub)
     try:
         doc, summary = ops.export(api, kinds, _describe(args, "source"))

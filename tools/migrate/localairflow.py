@@ -118,6 +118,8 @@ class LocalAirflow:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
                 "PYTHONWARNINGS": "ignore",
+                # The local settings the EKS chart mounts (faster secret masking): these instances behave as EKS's.
+                "PYTHONPATH": str(REPO / "airflow" / "config"),
             }
         )
         if not self.hide_sensitive:

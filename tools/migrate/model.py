@@ -14,6 +14,7 @@ import tempfile
 from typing import Any
 
 from .errors import MigrateError
+from .filechecks import check_header, check_ranges, key_problem
 from .sensitive import parse_json
 
 FORMAT = "airflow-metadata-export"
@@ -142,14 +143,26 @@ def new_document(source: dict, airflow_version: str, data: dict[str, list[dict]]
     return doc
 
 
-def write_document(path: str, doc: dict, force: bool = False) -> None:
-    """Write the export with owner-only permissions: the file is created 0600 and then renamed in place."""
+def check_output(path: str, force: bool = False) -> str:
+    """Where the export goes, checked before anything is read: not an existing file without --force, not a
+    directory, in a directory that exists and that we may write to."""
     path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise MigrateError(f"cannot write {path}: it is a directory")
     if os.path.exists(path) and not force:
         raise MigrateError(f"{path} already exists; pass --force to replace it")
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise MigrateError(f"cannot write {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise MigrateError(f"cannot write {path}: permission denied in {directory}")
+    return path
+
+
+def write_document(path: str, doc: dict, force: bool = False) -> None:
+    """Write the export with owner-only permissions: the file is created 0600 and then renamed in place."""
+    path = check_output(path, force)
+    directory = os.path.dirname(path)
     # mkstemp creates the file with mode 0600 (O_CREAT|O_EXCL), so the secrets are never readable by others,
     # not even for a moment; os.replace keeps that inode and its mode.
     try:
@@ -202,10 +215,11 @@ def validate_document(doc: Any, path: str) -> dict:
     if doc.get("format") != FORMAT:
         raise _fail(path, f'"format" is {doc.get("format")!r}, expected {FORMAT!r}')
     version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise _fail(path, f"unsupported schema_version {version!r} (this tool reads {SCHEMA_VERSION})")
+    if type(version) is not int or version != SCHEMA_VERSION:  # true == 1 and 1.0 == 1 in Python: not here
+        raise _fail(path, f"unsupported schema_version {json.dumps(version)} (this tool reads the integer {SCHEMA_VERSION})")
     if not isinstance(doc.get("airflow_version"), str):
         raise _fail(path, '"airflow_version" is missing')
+    check_header(doc, path)
     present = [k for k in KINDS if k in doc]
     if not present:
         raise _fail(path, "it holds none of " + ", ".join(KINDS))
@@ -237,6 +251,10 @@ def validate_document(doc: Any, path: str) -> dict:
             key = item[KEY[kind]]
             if not key.strip():
                 raise _fail(path, f'{where} has an empty "{KEY[kind]}"')
+            problem = key_problem(key)
+            if problem:
+                raise _fail(path, f'{where} "{KEY[kind]}" {json.dumps(key)} {problem}')
+            check_ranges(kind, item, where, path)
             if key in seen:
                 raise _fail(path, f"{kind} has {key!r} twice")
             seen.add(key)
@@ -259,6 +277,8 @@ def read_document(path: str) -> dict:
         doc = json.loads(text, object_pairs_hook=_refuse_duplicates)
     except json.JSONDecodeError as exc:
         raise _fail(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise _fail(path, "JSON nested too deeply (an export is at most 4 levels deep)") from None
     except DuplicateKey as exc:
         raise _fail(path, f"the key {str(exc)!r} appears twice in one JSON object") from None
     doc = validate_document(doc, path)

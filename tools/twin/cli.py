@@ -12,8 +12,7 @@ from tools.planner import PROJECT, available_stacks, stack_config
 
 from .eks import start_eks
 from .errors import TwinError
-from .session import Report, StopOnSignal, cleanup, exercise, keep_running, new_workdir, start_twin, stop_kept
-from .supervisor import Supervisor
+from .session import Report, StopOnSignal, cleanup, exercise, keep_running, new_supervisor, start_twin, stop_kept
 
 BROKERS = ("elasticache", "in-cluster")
 
@@ -48,7 +47,7 @@ def starter(target: str):
 
 def run_one(target: str, stack: str, overrides: dict[str, Any], keep: bool, timeout: int) -> Report:
     began = time.monotonic()
-    supervisor = Supervisor(new_workdir(target))
+    supervisor = new_supervisor(target)  # its processes are recorded from the first one on
     failed, running = True, False
     try:
         with StopOnSignal():

@@ -6,7 +6,9 @@ import os
 import pwd
 import re
 import shutil
+import secrets
 import subprocess
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -45,13 +47,26 @@ def _as_service_user(paths: list[Path]) -> list[str]:
     return [require_binary("setpriv"), f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
 
 
+def service_folder(supervisor: Supervisor, name: str) -> Path:
+    """A 0700 folder for a server. As ourselves: inside the 0700 workdir. As root the server runs as the postgres
+    user, who can't enter root's 0700 workdir: then a 0700 folder beside it, named after it (cleanup and --stop
+    remove the workdir's siblings), which _as_service_user hands to that user."""
+    if os.geteuid() != 0:
+        folder = supervisor.workdir / name
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return folder
+    return Path(tempfile.mkdtemp(prefix=f"{supervisor.workdir.name}-{name}-", dir=supervisor.workdir.parent))
+
+
 class Postgres:
     """A fresh cluster: TLS on with the made certificate; `user` may connect over TCP only with TLS (hostssl)."""
 
     def __init__(self, supervisor: Supervisor, certs: Certificates, name: str = "postgresql"):
         self.supervisor, self.name = supervisor, name
-        self.root = supervisor.workdir / name
+        self.root = service_folder(supervisor, name)
         self.port = free_port()
+        # The superuser's password: no `trust` line, so no other local user becomes superuser through the socket.
+        self._superuser_password = secrets.token_urlsafe(24)
         self.socket_dir = self.root / "socket"
         self.process: Process | None = None
         self._certs = certs
@@ -63,20 +78,23 @@ class Postgres:
         shutil.copy(self._certs.cert, tls / "server.crt")
         write_private(tls / "server.key", self._certs.key.read_bytes())
         data.chmod(0o700)
+        pwfile = write_private(self.root / "superuser.pw", self._superuser_password + "\n")
         prefix = _as_service_user([self.root])
         initdb = subprocess.run([*prefix, require_binary(str(PG_BIN / "initdb")), "-D", str(data), "-U", "postgres",
-                                 "--auth-local=trust", "--auth-host=reject", "--no-sync"],
+                                 f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=reject", "--no-sync"],
                                 capture_output=True, text=True)
+        pwfile.unlink()
         if initdb.returncode != 0:
             log = self.supervisor.logs / f"{self.name}-initdb.log"
             log.write_text(initdb.stdout + initdb.stderr)
             raise TwinError(f"{self.name}: initdb failed; read {log}")
         # TCP only over TLS, password checked with SCRAM: PgBouncer's server_tls_sslmode is really exercised.
-        (data / "pg_hba.conf").write_text(f"local all postgres trust\nhostssl {database} {user} {LOOPBACK}/32 scram-sha-256\n")
+        # The socket only for its owner (root reaches it anyway), and even there a password.
+        (data / "pg_hba.conf").write_text(f"local all postgres scram-sha-256\nhostssl {database} {user} {LOOPBACK}/32 scram-sha-256\n")
         _as_service_user([data / "pg_hba.conf"])
         self.process = self.supervisor.start(self.name, [
             str(PG_BIN / "postgres"), "-D", str(data), "-c", f"listen_addresses={LOOPBACK}", "-c", f"port={self.port}",
-            "-c", f"unix_socket_directories={self.socket_dir}", "-c", "ssl=on",
+            "-c", f"unix_socket_directories={self.socket_dir}", "-c", "unix_socket_permissions=0700", "-c", "ssl=on",
             "-c", f"ssl_cert_file={tls / 'server.crt'}", "-c", f"ssl_key_file={tls / 'server.key'}",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200"],
             ports=(self.port,), prefix=prefix)
@@ -88,7 +106,8 @@ class Postgres:
         """Run SQL as the superuser over the Unix socket (the script goes on stdin: no secret in argv)."""
         done = subprocess.run([require_binary(str(PG_BIN / "psql")), "-h", str(self.socket_dir), "-p", str(self.port),
                                "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", "-f", "-"],
-                              input=script, capture_output=True, text=True)
+                              input=script, capture_output=True, text=True,
+                              env={**os.environ, "PGPASSWORD": self._superuser_password})  # env, never argv
         if done.returncode != 0:
             raise TwinError(f"{self.name}: SQL failed: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
         return done.stdout
@@ -138,8 +157,7 @@ def _rewrite_database(name: str, value: str, endpoints: Endpoints) -> str:
 
 
 def start_pgbouncer(supervisor: Supervisor, ini: str, users: str, endpoints: Endpoints, listen_port: int) -> Process:
-    folder = supervisor.workdir / "pgbouncer"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = service_folder(supervisor, "pgbouncer")
     auth_file = folder / "users.txt"
     write_private(auth_file, users)
     config = write_private(folder / "pgbouncer.ini", rewrite_pgbouncer_ini(ini, endpoints, listen_port, auth_file))
@@ -186,8 +204,8 @@ def psql_query(url: str, sql: str, where: str) -> str:
 
 def start_redis(supervisor: Supervisor, port: int, password: str, certs: Certificates | None) -> Process:
     """Redis with AUTH; with certs, TLS only (`port 0`, `tls-port`), like ElastiCache with in-transit encryption."""
-    folder = supervisor.workdir / "redis"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = supervisor.workdir / "redis"  # Redis runs as us: inside the 0700 workdir
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     listen = ([f"port 0", f"tls-port {port}", f"tls-cert-file {certs.cert}", f"tls-key-file {certs.key}",
                f"tls-ca-cert-file {certs.ca}", "tls-auth-clients no"] if certs else [f"port {port}"])
     config = write_private(folder / "redis.conf", "\n".join([

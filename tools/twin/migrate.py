@@ -24,8 +24,7 @@ from .eks import start_eks
 from .errors import TwinError
 from .mwaa import start_mwaa
 from .runs import dag_ids_in
-from .session import Report, StopOnSignal, Twin, cleanup, exercise, keep_running, new_workdir, start_twin
-from .supervisor import Supervisor
+from .session import Report, StopOnSignal, Twin, cleanup, exercise, keep_running, new_supervisor, start_twin
 
 # docs/migration.md step 3: what `pulumi config set --path mwaa.airflowConfigurationOptions[...]` sets for the window.
 MIGRATION_WINDOW_OPTIONS = {"core.hide_sensitive_var_conn_fields": "False", "logging.min_length_masked_secret": "1000000",
@@ -80,7 +79,7 @@ class MigrateResult:
 def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int) -> MigrateResult:
     began = time.monotonic()
     overrides = window_overrides(stack, overrides)
-    mwaa_sup, eks_sup = Supervisor(new_workdir("mwaa")), Supervisor(new_workdir("eks"))
+    mwaa_sup, eks_sup = new_supervisor("mwaa"), new_supervisor("eks")
     failed, kept = True, False
     try:
         with StopOnSignal():

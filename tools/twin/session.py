@@ -19,7 +19,7 @@ from .checks import CheckContext, WiringCheck, check_outputs
 from .errors import TwinError
 from .files import write_private
 from .runs import AirflowApi, DagResult, dag_ids_in, run_all
-from .supervisor import Supervisor, stop_groups
+from .supervisor import Supervisor, stop_recorded, verified_sessions
 from .wiring import StackWiring, wiring
 
 STATE_DIR = ROOT / ".twin"
@@ -97,13 +97,17 @@ def exercise(twin: Twin, began: float, timeout: float = 900) -> Report:
 
 
 def new_workdir(name: str) -> Path:
+    """0700 (mkdtemp's mode): it holds the twin's passwords, keys and Airflow home. Servers that run as another
+    user get folders of their own beside it (datastores.service_folder)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"airflow-twin-{name}-"))
-    workdir.chmod(0o755)  # PostgreSQL/PgBouncer run as the postgres user when we are root
+    workdir.chmod(0o700)
     return workdir
 
 
 def cleanup(workdir: Path, keep_logs: bool) -> None:
-    """The work folder goes, unless the run failed: then its logs stay for the user to read."""
+    """The work folders go, unless the run failed: then its logs stay for the user to read."""
+    for folder in workdir.parent.glob(f"{workdir.name}-*"):  # the servers' own folders (no secrets kept for later)
+        shutil.rmtree(folder, ignore_errors=True)
     if keep_logs and any((workdir / "logs").glob("*.log")):
         print(f"twin: logs kept in {workdir / 'logs'}", file=sys.stderr)
         return
@@ -113,29 +117,42 @@ def cleanup(workdir: Path, keep_logs: bool) -> None:
 # ---------------------------------------------------------------------------------------------- keep / stop
 
 
-def save_state(name: str, supervisor: Supervisor, info: dict[str, Any]) -> Path:
-    STATE_DIR.mkdir(exist_ok=True)
-    path = STATE_DIR / f"{name}.json"
-    write_private(path, json.dumps({"pids": [p.pid for p in supervisor.processes], "workdir": str(supervisor.workdir), **info}))
-    return path
+def state_path(name: str) -> Path:
+    """Where a twin's processes are recorded from its start: `--stop` reads it, so does the watchdog."""
+    return STATE_DIR / f"{name}.json"
+
+
+def new_supervisor(name: str) -> Supervisor:
+    """A Supervisor whose processes are recorded at once, refused while a kept twin of that name still runs."""
+    path = state_path(name)
+    if path.exists():
+        try:
+            running, _ = verified_sessions(json.loads(path.read_text()))
+        except ValueError:
+            running = set()
+        from .supervisor import identity
+
+        if any(identity(pid) for pid in running):
+            raise TwinError(f"a {name} twin is still running ({path}); stop it first: python -m tools.twin {name} --stop")
+    return Supervisor(new_workdir(name), state=path)
 
 
 def keep_running(name: str, supervisor: Supervisor, home: AirflowHome) -> Path:
     """Record a kept twin for `--stop` and say where its UI and login are (the password file, never the password)."""
-    state = save_state(name, supervisor, {"url": home.url})
-    print(f"{name} twin kept running: UI {home.url}  login {ADMIN_USER} / password in {home.passwords_file}  (state {state})")
-    return state
+    supervisor.info = {"url": home.url}
+    supervisor.write_state(kept=True)  # command lines as they are now that every server has retitled itself
+    supervisor.forget()
+    print(f"{name} twin kept running: UI {home.url}  login {ADMIN_USER} / password in {home.passwords_file}  "
+          f"(state {supervisor.state})")
+    return supervisor.state
 
 
 def stop_kept(name: str) -> str:
-    path = STATE_DIR / f"{name}.json"
+    """Stop a twin recorded in its state file: kept, or left behind by a CLI that died (each PID checked first)."""
+    path = state_path(name)
     if not path.exists():
         return f"no kept {name} twin ({path} does not exist)"
-    state = json.loads(path.read_text())
-    stop_groups(state["pids"])
-    shutil.rmtree(state["workdir"], ignore_errors=True)
-    path.unlink()
-    return f"stopped the kept {name} twin ({len(state['pids'])} process groups)"
+    return f"{name} twin: {stop_recorded(path)}"
 
 
 class StopOnSignal:

@@ -6,17 +6,25 @@ already in use, a process that exits while starting or later.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import TwinError
+from .files import write_private
 from .ports import ensure_free, is_listening
+
+# Every process the twin starts carries this variable: `--stop` and the watchdog use it to tell a process that
+# retitled itself (Redis, Airflow's servers) from one that merely reuses a recorded PID.
+TWIN_ID_VARIABLE = "AIRFLOW_TWIN_ID"
 
 # Debian package that provides each binary the twins run (named in the error when it is missing).
 DEBIAN_PACKAGES = {
@@ -51,20 +59,43 @@ def require_binary(path: str, search: str | None = None) -> str:
 
 
 class Supervisor:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, state: Path | None = None):
+        """`state`: the file that records the twin's processes from the first one on, so that they can be stopped
+        after the CLI died (a watchdog does it at once; `--stop` later)."""
         self.workdir = workdir
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: list[Process] = []
         self.watchers: list[Callable[[], None]] = []  # more health checks (e.g. probes), each raising TwinError
-
         self.stoppers: list[Callable[[], None]] = []  # in-process stand-ins (probe threads, statsd) to stop first
+        self.state, self.twin_id, self.info = state, uuid.uuid4().hex, {}
+        self.watchdog: subprocess.Popen | None = None
+        if state is not None:
+            self.write_state()
+            from .watchdog import die_with_parent
+
+            self.watchdog = subprocess.Popen(
+                [sys.executable, "-m", "tools.twin.watchdog", str(state), str(os.getpid())],
+                cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                start_new_session=True)
 
     def watch(self, check: Callable[[], None]) -> None:
         self.watchers.append(check)
 
     def at_stop(self, stop: Callable[[], None]) -> None:
         self.stoppers.append(stop)
+
+    def write_state(self, kept: bool = False) -> None:
+        """What `stop_recorded` needs: each process's PID, start time and command line, and the twin's folders."""
+        records = []
+        for process in self.processes:
+            found = identity(process.pid)
+            if found is not None:
+                records.append({"pid": process.pid, "name": process.name, "starttime": found[0], "cmdline": found[1]})
+        self.state.parent.mkdir(mode=0o700, exist_ok=True)
+        write_private(self.state, json.dumps({"pids": [r["pid"] for r in records], "processes": records,
+                                              "twin_id": self.twin_id, "workdir": str(self.workdir), "kept": kept,
+                                              **self.info}))
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
               ports: tuple[int, ...] = (), prefix: list[str] | None = None) -> Process:
@@ -73,12 +104,15 @@ class Supervisor:
         for port in ports:
             ensure_free(port, name)
         log = self.logs / f"{name}.log"
+        env = {**(os.environ if env is None else env), TWIN_ID_VARIABLE: self.twin_id}
         with open(log, "ab") as out:
             popen = subprocess.Popen([*(prefix or []), binary, *argv[1:]], env=env, cwd=cwd or self.workdir,
                                      stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         process = Process(name, popen, log)
         self.processes.append(process)
+        if self.state is not None:
+            self.write_state()  # recorded before anything else can fail
         return process
 
     def wait(self, process: Process, ready: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
@@ -123,6 +157,23 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 pass
         self.processes.clear()
+        self.forget()
+
+    def forget(self) -> None:
+        """No state to act on any more (stopped, or kept and recorded as such): the watchdog ends quietly."""
+        if self.state is not None and self.watchdog is not None:
+            try:
+                kept = json.loads(self.state.read_text()).get("kept")
+            except (OSError, ValueError):
+                kept = False
+            if not kept:
+                self.state.unlink(missing_ok=True)
+            self.watchdog.terminate()
+            try:
+                self.watchdog.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.watchdog.kill()
+            self.watchdog = None
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -132,15 +183,85 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def stop_groups(pgids: list[int], grace: float = 15.0) -> None:
-    """Stop process groups recorded by a kept twin (`--stop`), by their PIDs."""
-    for pgid in pgids:
-        _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(group_alive(p) for p in pgids):
-        time.sleep(0.2)
-    for pgid in pgids:
-        _signal_group(pgid, signal.SIGKILL)
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [state, ppid, pgrp, session, ...]; field n of proc(5) is [n - 3]."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def identity(pid: int) -> tuple[int, str] | None:
+    """(start time in clock ticks since boot, command line) of a live process: a reused PID has another start time."""
+    fields = _stat(pid)
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return None
+    return (int(fields[19]), cmdline) if fields and fields[0] != "Z" else None
+
+
+def _carries(pid: int, twin_id: str) -> bool:
+    try:
+        return f"{TWIN_ID_VARIABLE}={twin_id}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+def _members(sessions: set[int], twin_id: str) -> list[int]:
+    """Live processes of the recorded sessions that are the twin's: in a session whose leader was verified, or
+    carrying the twin's id (a session outlives its leader; tasks start sessions of their own)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        pid = int(stat.parent.name)
+        fields = _stat(pid)
+        if fields and fields[0] != "Z" and pid != os.getpid() and (int(fields[3]) in sessions or _carries(pid, twin_id)):
+            found.append(pid)
+    return found
+
+
+def verified_sessions(state: dict[str, Any]) -> tuple[set[int], list[str]]:
+    """The recorded sessions still the twin's: same start time, and the same command line or the twin's id
+    (servers retitle themselves); and a line for each recorded PID that is now something else."""
+    sessions, skipped = set(), []
+    for record in state.get("processes", []):
+        now = identity(record["pid"])
+        if now is None:
+            sessions.add(record["pid"])  # leader gone: its session's members are checked by the twin id
+            continue
+        if now[0] == record["starttime"] and (now[1] == record["cmdline"] or _carries(record["pid"], state["twin_id"])):
+            sessions.add(record["pid"])
+        else:
+            skipped.append(f"PID {record['pid']} ({record['name']}) is no longer the twin's: left alone")
+    return sessions, skipped
+
+
+def stop_recorded(path: Path, only_if_not_kept: bool = False, grace: float = 15.0) -> str:
+    """Stop what a state file records (verified first), remove the twin's folders and the file."""
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return f"no twin recorded in {path}"
+    if only_if_not_kept and state.get("kept"):
+        return f"twin kept running ({path})"
+    sessions, skipped = verified_sessions(state)
+    twin_id = state.get("twin_id", "")
+    members = _members(sessions, twin_id)
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        for pid in members:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + wait
+        while members and time.monotonic() < deadline:
+            time.sleep(0.2)
+            members = _members(sessions, twin_id)
+    workdir = Path(state["workdir"])
+    for folder in [workdir, *workdir.parent.glob(f"{workdir.name}-*")]:  # and the servers' own folders beside it
+        shutil.rmtree(folder, ignore_errors=True)
+    path.unlink(missing_ok=True)
+    return "; ".join([f"stopped {len(state.get('processes', []))} process groups", *skipped])
 
 
 def group_alive(pgid: int) -> bool:
