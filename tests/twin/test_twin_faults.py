@@ -129,9 +129,10 @@ def test_a_probe_that_cannot_pass_names_the_pod_and_the_probe(monkeypatch, start
 
 
 def test_a_missing_helm_is_one_line_before_anything_starts(monkeypatch, started_pids):
-    from tools.chart import helm
+    from tools.chart import helm, render
 
     monkeypatch.setattr(helm, "HELM", helm.Path(".tools/bin/no-helm-here"))
+    monkeypatch.setattr(render, "_CACHE", {})  # renders of earlier tests would not call helm again
     with pytest.raises(TwinError) as raised:
         cli.run_one("eks", "dev", {}, keep=False, timeout=60)
     assert str(raised.value) == "helm not found at .tools/bin/no-helm-here: run `make helm`"

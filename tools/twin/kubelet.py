@@ -72,7 +72,8 @@ class Kubelet:
     def check(self) -> None:
         """Every long-running container still up, and no startup or liveness probe failed."""
         self.probes.check()
-        self.supervisor.check(*self.long_running)
+        if self.long_running:  # (with no argument, check() would also look at init containers that just ended)
+            self.supervisor.check(*self.long_running)
 
     def completed(self, ref: str) -> bool:
         return any(p.running for p in self.pods if p.workload.ref == ref)
