@@ -836,8 +836,7 @@ def test_shipped_sensitive_options_match_the_installed_airflow():
     from components.settings import AIRFLOW_VERSIONS, option_rules
 
     python = Path(__file__).resolve().parents[1] / ".venv-airflow" / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no .venv-airflow (make airflow-venv)")
+    assert python.exists(), "no .venv-airflow: run `make airflow-venv` (make test does)"
     script = ("import airflow, json; from airflow.configuration import conf; print(json.dumps({'version': "
               "airflow.__version__, 'sensitive': sorted(f'{s}.{k}' for s, k in conf.sensitive_config_values)}))")
     live = json.loads(subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True,

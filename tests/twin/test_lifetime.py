@@ -120,7 +120,6 @@ def test_stop_leaves_a_pid_that_is_no_longer_the_twins_alone(tmp_path):
             stranger.kill()
 
 
-@pytest.mark.skipif(not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")), reason="no Debian postgresql")
 def test_postgres_has_no_trust_line_and_asks_the_superuser_for_a_password():
     from tools.twin.certs import make_certificates
     from tools.twin.datastores import PG_BIN, Postgres
