@@ -304,7 +304,7 @@ def test_dags_come_from_the_shared_bucket_through_mountpoint():
     assert volume["csi"]["driver"] == "s3.csi.aws.com"
     assert volume["csi"]["volumeAttributes"]["bucketName"] == plan.outputs["dagsBucket"]
     assert "prefix dags/" in volume["mountOptions"] and "read-only" in volume["mountOptions"]
-    addon = plan.one("aws:eks/addon:Addon").inputs
+    addon = plan.one("aws:eks/addon:Addon", "eks-s3-csi").inputs
     assert addon["addonName"] == "aws-mountpoint-s3-csi-driver"
     values = airflow_release(plan).inputs["values"]
     assert values["dags"]["persistence"] == {"enabled": True, "existingClaim": "airflow-dags"}

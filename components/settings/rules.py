@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from .alarm_rules import alarm_problems
 from .allowed import DEFAULT_AIRFLOW_VERSION
 from .eks_rules import eks_problems
 from .mwaa_rules import mwaa_problems
@@ -18,6 +19,7 @@ def rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
     problems += mwaa_problems(raw.get("mwaa", {}))
     problems += eks_problems(raw.get("eks", {}))
     problems += tag_problems(raw.get("tags", {}))
+    problems += alarm_problems(raw.get("alarms", {}))
     if raw.get("keepMwaa") and "target" not in broken and raw.get("target") != "eks":
         problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
     if "airflowVersion" not in broken:
