@@ -72,9 +72,11 @@ def portable_airflow_config(prefixes: SecretsBackendPrefixes) -> dict[str, str]:
 
 
 # Options the program sets itself, compared lower-case: the secrets backend (both targets) and, on EKS, task logs
-# to S3 and Celery slots per worker (the chart's KEDA query divides by the same figure). A stack may not set them.
+# to S3, Celery slots per worker (the chart's KEDA query divides by the same figure) and StatsD to the CloudWatch agent
+# (the alarms read what it publishes; MWAA sets the same four itself). A stack may not set them.
 PROGRAM_OPTIONS = ("secrets.backend", "secrets.backend_kwargs", "logging.remote_logging", "logging.remote_base_log_folder",
-                   "logging.remote_log_conn_id", "celery.worker_concurrency")
+                   "logging.remote_log_conn_id", "celery.worker_concurrency", "metrics.statsd_on", "metrics.statsd_host",
+                   "metrics.statsd_port", "metrics.statsd_prefix")
 
 # Options a target sets itself, outside the config table above, by the chart value that sets it on EKS (the chart's
 # templates turn `executor` and each named Secret into an AIRFLOW__<SECTION>__<KEY> variable); MWAA sets the same ones

@@ -83,5 +83,12 @@ class SharedPlatform(pulumi.ComponentResource):
                  # Only this environment's log groups (the encryption context CloudWatch Logs sends is the group's ARN).
                  "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
                      ctx.arn("logs", f"log-group:{group}") for group in af.log_group_names(environment_name)]}}},
+                # The alarm topic is encrypted with this key: CloudWatch publishes to it only if it may make and read
+                # data keys ("Enable compatibility between event sources from AWS services and encrypted topics",
+                # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html), for this account's alarms only.
+                {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                               "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")}}},
             ],
         })

@@ -152,14 +152,14 @@ def test_default_security_group_is_emptied(dev_plan):
 # ------------------------------------------------------------------------------------------------ KMS key
 
 
-def test_kms_key_rotates_and_only_the_account_and_cloudwatch_logs_may_use_it(dev_plan):
+def test_kms_key_rotates_and_only_the_account_cloudwatch_logs_and_alarms_may_use_it(dev_plan):
     key = dev_plan.one(KEY)
     assert key.inputs["enableKeyRotation"] is True
     policy = json.loads(key.inputs["policy"])
     principals = [s["Principal"] for s in policy["Statement"]]
     assert {"AWS": "arn:aws:iam::123456789012:root"} in principals
-    assert all(p in ({"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "logs.us-east-1.amazonaws.com"})
-               for p in principals), principals
+    assert all(p in ({"AWS": "arn:aws:iam::123456789012:root"}, {"Service": "logs.us-east-1.amazonaws.com"},
+                     {"Service": "cloudwatch.amazonaws.com"}) for p in principals), principals  # tests/test_alarms.py
     logs = [s for s in policy["Statement"] if s["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}]
     assert all("kms:EncryptionContext:aws:logs:arn" in s["Condition"]["ArnLike"] for s in logs)
     # Only this environment's log groups, by name: MWAA's five and the EKS control plane's.

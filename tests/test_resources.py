@@ -48,7 +48,8 @@ def test_every_always_on_component_requests_what_settings_say():
     assert requests(values["scheduler"]) == {"cpu": "700m", "memory": "1024Mi"}  # memory keeps its default
     assert requests(values["pgbouncer"]) == {"cpu": "100m", "memory": "64Mi"}
     assert requests(values["pgbouncer"]["metricsExporterSidecar"]) == {"cpu": "50m", "memory": "64Mi"}
-    for key in ("dagProcessor", "triggerer", "apiServer", "statsd"):
+    assert values["statsd"] == {"enabled": False}  # StatsD goes to the CloudWatch agent, sized per node
+    for key in ("dagProcessor", "triggerer", "apiServer"):
         assert requests(values[key])["cpu"].endswith("m"), key
         assert values[key]["resources"]["limits"]["memory"] == requests(values[key])["memory"], key
 
@@ -61,15 +62,15 @@ def test_prod_pins_workers_to_the_group_that_scales():
 @pytest.mark.parametrize("eks, message", [
     ({"nodeGroups": [{"name": "airflow", "instanceTypes": ["t3.large"]}], "workers": {"concurrency": 16}},
      "eks.workers.concurrency: 16 makes a worker pod request 3300m CPU / 6912 MiB (podCpuMillis 100 + concurrency 16 × "
-     "taskCpuMillis 200; podMemoryMiB 512 + 16 × taskMemoryMiB 400) but a t3.large node of group airflow has 1800m CPU "
-     "/ 6892 MiB for pods; allowed: a smaller eks.workers.concurrency or task size, or a larger instance type"),
+     "taskCpuMillis 200; podMemoryMiB 512 + 16 × taskMemoryMiB 400) but a t3.large node of group airflow has 1700m CPU "
+     "/ 6764 MiB for pods; allowed: a smaller eks.workers.concurrency or task size, or a larger instance type"),
     ({"nodeGroups": [{"name": "a", "instanceTypes": ["m6i.large", "t3.medium"]}]},
      "eks.workers.concurrency: 8 makes a worker pod request 1700m CPU / 3712 MiB (podCpuMillis 100 + concurrency 8 × "
-     "taskCpuMillis 200; podMemoryMiB 512 + 8 × taskMemoryMiB 400) but a t3.medium node of group a has 1800m CPU / "
-     "2796 MiB for pods; allowed: a smaller eks.workers.concurrency or task size, or a larger instance type"),
+     "taskCpuMillis 200; podMemoryMiB 512 + 8 × taskMemoryMiB 400) but a t3.medium node of group a has 1700m CPU / "
+     "2668 MiB for pods; allowed: a smaller eks.workers.concurrency or task size, or a larger instance type"),
     ({"resources": {"scheduler": {"cpuMillis": 4000}}},
-     "eks.resources.scheduler: 4000m CPU / 1024 MiB fits on no node group (largest: airflow/m6i.large with 1800m CPU / "
-     "6892 MiB for pods); allowed: smaller requests, or a larger instance type"),
+     "eks.resources.scheduler: 4000m CPU / 1024 MiB fits on no node group (largest: airflow/m6i.large with 1700m CPU / "
+     "6764 MiB for pods); allowed: smaller requests, or a larger instance type"),
     ({"nodeGroups": [{"name": "gpu", "instanceTypes": ["g5.xlarge"]}]},
      'eks.nodeGroups[0].instanceTypes[0]: "g5.xlarge" has no known vCPU/memory to fit pods on; allowed: t3, t3a or '
      "t4g types, or an m, c or r family type such as m6i.large (sizes medium to 48xlarge)"),
@@ -103,16 +104,16 @@ def test_the_comparison_reads_the_pods_from_the_plan_not_from_assumptions():
     decl = declared(plans["eks"], "eks")
     assert (decl.workers.concurrency, decl.workers.pod.cpu_millis, decl.workers.pod.memory_mib) == (4, 900, 2112)
     assert decl.workers.node_group == "airflow"
-    # scheduler 500 + dag-processor 250 + triggerer 250 + api-server 250 + PgBouncer 100 + exporter 50 + statsd 50
-    # + system add-ons 600 = 2050m
-    assert sum(p.cpu_millis for p in decl.pods.platform.values()) == 2050
-    assert decl.pods.node_reserved.cpu_millis == 200
+    # scheduler 500 + dag-processor 250 + triggerer 250 + api-server 250 + PgBouncer 100 + exporter 50
+    # + system add-ons 600 = 2000m; every node keeps 200m + the CloudWatch agent's 100m
+    assert sum(p.cpu_millis for p in decl.pods.platform.values()) == 2000
+    assert decl.pods.node_reserved.cpu_millis == 300
     from tests.test_costs import tiny_table
 
     model = EksModel(decl, [], tiny_table())
-    assert model.pods_per_node == 2  # t3.large: 1800m for pods / 900m
-    # 20 tasks: 5 pods -> 3 nodes, 900m free; the always-on 2050m need 1150m more -> 1 node more
-    assert model.nodes(20) == 4
+    assert model.pods_per_node == 1  # t3.large: 1700m for pods / 900m
+    # 20 tasks: 5 pods -> 5 nodes with 800m free each, which hold the always-on 2000m
+    assert model.nodes(20) == 5
 
 
 def test_mwaa_prices_web_servers_up_to_max_at_peak_and_schedulers_above_the_included_two():

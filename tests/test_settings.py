@@ -14,7 +14,7 @@ from tests.test_program import monitors  # noqa: F401 - the fixture: what a fail
 
 VERSIONS = "2.9.2, 2.10.1, 2.10.3, 2.11.0, 2.11.2, 3.0.6, 3.2.1, 3.3.1"
 CLASSES = "mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge"
-TOP_KEYS = "airflowVersion, eks, environmentName, keepMwaa, logRetentionDays, mwaa, network, protectData, tags, target, workload"
+TOP_KEYS = "airflowVersion, alarms, eks, environmentName, keepMwaa, logRetentionDays, mwaa, network, protectData, tags, target, workload"
 MWAA_KEYS = ("airflowConfigurationOptions, allowExposeConfig, environmentClass, logLevel, maxWebservers, maxWorkers, minWebservers, "
              "minWorkers, schedulers, webserverAccessMode, weeklyMaintenanceWindowStart")
 CIDR_ALLOWED = "allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"
@@ -24,7 +24,8 @@ OPTION_ALLOWED = ("allowed: section.key, both letters, digits or '_' and not sta
                   "e.g. core.default_task_retries")
 PROGRAM_OPTIONS = ("celery.broker_url, celery.result_backend, celery.worker_concurrency, core.executor, core.fernet_key, "
                    "database.sql_alchemy_conn, logging.remote_base_log_folder, logging.remote_log_conn_id, "
-                   "logging.remote_logging, secrets.backend, secrets.backend_kwargs, workers.secrets_backend, "
+                   "logging.remote_logging, metrics.statsd_host, metrics.statsd_on, metrics.statsd_port, "
+                   "metrics.statsd_prefix, secrets.backend, secrets.backend_kwargs, workers.secrets_backend, "
                    "workers.secrets_backend_kwargs (or their _cmd/_secret forms)")
 WINDOW_ALLOWED = "allowed: DAY:HH:MM in UTC with DAY in MON..SUN and MM 00 or 30, e.g. SUN:03:00"
 TAG_TEXT = "letters, digits, spaces and _ . : / = + - @"
@@ -223,7 +224,7 @@ BAD_VALUES = [
      f'tags: key "team#1" is not a valid AWS tag key; allowed: 1-128 characters, {TAG_TEXT}'),
     ("tag-key-set-by-the-program", {"target": "mwaa", "tags": {"airflow:environment": "other"}},
      'tags: key "airflow:environment" is set by the program; allowed: keys other than airflow:environment, Name, '
-     'kubernetes.io/role/elb, kubernetes.io/role/internal-elb'),
+     'kubernetes.io/role/elb, kubernetes.io/role/internal-elb, alarm'),
     ("tag-value-too-long", {"target": "mwaa", "tags": {"team": "v" * 257}},
      f'tags.team: "{"v" * 257}" is not a valid AWS tag value; allowed: up to 256 characters, {TAG_TEXT}'),
     ("tag-value-newline", {"target": "mwaa", "tags": {"team": "data\nops"}},

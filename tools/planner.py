@@ -169,7 +169,8 @@ _DEFAULT_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "aws:ec2/vpc:Vpc": lambda n, i: {"cidrBlock": i.get("cidrBlock")},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.c0ffee.us-east-1.rds.amazonaws.com", "port": 5432,
-                                               "endpoint": f"{n}.c0ffee.us-east-1.rds.amazonaws.com:5432"},
+                                               "endpoint": f"{n}.c0ffee.us-east-1.rds.amazonaws.com:5432",
+                                               "identifier": f"{i.get('identifierPrefix', n)}0a1b2c3d"},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
         "primaryEndpointAddress": f"master.{n}.c0ffee.use1.cache.amazonaws.com"},
     "aws:ecr/repository:Repository": lambda n, i: {

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import pulumi
 
 from .. import airflow_config as af
+from ..alarms import agent
 from ..settings import PodResources, ReplicaSettings, ResourceSettings, WorkerSettings
 from .irsa import NAMESPACE, service_account_name
 
@@ -150,6 +151,11 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     roles = inputs.role_arns
     config = af.nested_config({
         **inputs.airflow_config,
+        # StatsD to the CloudWatch agent's Service (components/alarms/agent.py), not the chart's Prometheus exporter.
+        "metrics.statsd_on": "True",
+        "metrics.statsd_host": agent.statsd_host(),
+        "metrics.statsd_port": str(agent.STATSD_PORT),
+        "metrics.statsd_prefix": "airflow",
         "logging.remote_logging": "True",
         "logging.remote_base_log_folder": pulumi.Output.concat("s3://", inputs.bucket_name, f"/{af.LOGS_PREFIX}"),
         "logging.remote_log_conn_id": "aws_default",
@@ -173,6 +179,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
             "brokerUrlSecretName": SecretNames.broker_url,
         },
         "postgresql": {"enabled": False},
+        "statsd": {"enabled": False},
         "redis": ({"enabled": True, "passwordSecretName": SecretNames.redis_password}
                   if inputs.broker == "in-cluster" else {"enabled": False}),
         "pgbouncer": {
@@ -255,7 +262,7 @@ def _set_resources(values: dict[str, Any], inputs: ChartInputs) -> None:
         celery["nodeSelector"] = {"airflow/node-group": inputs.worker_node_group}
     ui = "apiServer" if is_airflow3(inputs.airflow_version) else "webserver"
     for key, pod in (("scheduler", r.scheduler), ("dagProcessor", r.dag_processor), ("triggerer", r.triggerer),
-                     (ui, r.api_server), ("pgbouncer", r.pgbouncer), ("statsd", r.statsd)):
+                     (ui, r.api_server), ("pgbouncer", r.pgbouncer)):
         values.setdefault(key, {})["resources"] = k8s_resources(pod)
     values["pgbouncer"]["metricsExporterSidecar"]["resources"] = k8s_resources(r.pgbouncer_exporter)
     if values["redis"].get("enabled"):

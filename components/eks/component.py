@@ -12,6 +12,7 @@ import pulumi_random as random
 
 from .. import airflow_config as af
 from .. import iam
+from ..alarms import agent
 from ..platform import SharedPlatform
 from ..settings import worker_node_group
 from . import chart_values as chart
@@ -77,6 +78,8 @@ class EksAirflow(pulumi.ComponentResource):
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             platform=platform, cluster=cluster, cluster_name=self.cluster_name, kubernetes_version=cfg.kubernetes_version),
             opts=pulumi.ResourceOptions(parent=self))
+        self._metrics_agent(name, platform, cluster)
+        self.database_identifier = database.instance.identifier
         values = chart.airflow_values(chart.ChartInputs(
             airflow_version=settings.airflow_version, image_repository=image_repository, image_tag=tag,
             bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
@@ -113,6 +116,23 @@ class EksAirflow(pulumi.ComponentResource):
             "brokerEndpoint": self.broker_endpoint,
             "adminPasswordSecret": f"kubectl -n {NAMESPACE} get secret {SecretNames.admin_password} -o jsonpath='{{.data.password}}' | base64 -d",
         }
+
+    def _metrics_agent(self, name: str, platform: SharedPlatform, cluster: EksCluster) -> None:
+        """The CloudWatch agent (components/alarms/agent.py) as a DaemonSet, receiving Airflow's StatsD metrics. Its
+        role may only put metrics into this environment's namespace (cloudwatch:namespace condition)."""
+        role, _ = irsa_role(f"{name}-cloudwatch-agent", platform, cluster.oidc_provider_arn, cluster.oidc_issuer,
+                            agent.NAMESPACE, agent.SERVICE, statements=[
+                                {"Sid": "PutAirflowMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
+                                 "Resource": "*",  # PutMetricData has no resource type; the namespace narrows it
+                                 "Condition": {"StringEquals": {
+                                     "cloudwatch:namespace": agent.agent_namespace(platform.settings.environment_name)}}},
+                            ], parent=self)
+        pod = platform.settings.eks.resources.statsd
+        aws.eks.Addon(f"{name}-cloudwatch-agent", cluster_name=self.cluster_name, addon_name=agent.ADDON,
+                      service_account_role_arn=role.arn, resolve_conflicts_on_update="OVERWRITE", tags=platform.tags,
+                      configuration_values=agent.addon_configuration(platform.settings.environment_name,
+                                                                     pod.cpu_millis, pod.memory_mib),
+                      opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster.cluster, *cluster.node_groups]))
 
     def _dags_volume(self, name: str, platform: SharedPlatform, cluster: EksCluster, opts: pulumi.ResourceOptions) -> str:
         """The bucket's dags/ prefix as a read-only volume (Mountpoint for S3): the same files MWAA syncs."""

@@ -18,23 +18,23 @@ from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, CACHE_NODE_FAMIL
                       MAX_TAGS_PER_RESOURCE, MWAA_CLASSES, PROGRAM_TAG_KEYS, PROGRAM_TAGS_PER_RESOURCE, PROJECT,
                       RESOURCE_KEYS, TARGETS, MwaaClass)
 from .build import build, decode_config_values
-from .capacity import (always_on, capacity_problems, fits, idle_problems, nodes_needed, platform_pods, pod_room,
+from .capacity import (always_on, capacity_problems, fits, idle_problems, nodes_needed, per_node, platform_pods, pod_room,
                        worker_node_group)
 from .messages import ConfigError
-from .model import (CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
+from .model import (AlarmSettings, AlarmSubscription, CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
                     NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
                     WorkloadSettings, default_environment_name)
 from .rules import rule_problems
 from .schema import CONFIG_SCHEMA, schema_problems
 
 __all__ = [
-    "AIRFLOW_VERSIONS", "BROKERS", "CACHE_ENGINES", "CACHE_NODE_FAMILIES", "CONFIG_SCHEMA", "DB_INSTANCE_FAMILIES",
+    "AlarmSettings", "AlarmSubscription", "AIRFLOW_VERSIONS", "BROKERS", "CACHE_ENGINES", "CACHE_NODE_FAMILIES", "CONFIG_SCHEMA", "DB_INSTANCE_FAMILIES",
     "DEFAULT_AIRFLOW_VERSION", "DEFAULT_EKS_KUBERNETES_VERSION", "EKS_KUBERNETES_VERSIONS", "LOG_LEVELS",
     "MAX_TAGS_PER_RESOURCE", "MWAA_CLASSES", "PROGRAM_TAG_KEYS", "PROGRAM_TAGS_PER_RESOURCE", "PROJECT", "RESOURCE_KEYS",
     "TARGETS", "CacheSettings", "ConfigError", "DatabaseSettings", "EksSettings", "ImageSettings", "MwaaClass",
     "MwaaSettings", "NetworkSettings", "NodeGroupSettings", "PodResources", "ResourceSettings", "Settings",
     "ReplicaSettings", "WorkerSettings", "WorkloadSettings", "always_on", "capacity_problems", "fits", "idle_problems",
-    "nodes_needed", "decode_config_values", "default_environment_name",
+    "nodes_needed", "per_node", "decode_config_values", "default_environment_name",
     "from_stack_config", "parse_settings", "platform_pods", "pod_room", "worker_node_group",
 ]
 

@@ -48,9 +48,9 @@ DB_INSTANCE_FAMILIES = ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i", "r5", "r6
 # 1-128 characters and not starting with aws: (any case), values up to 256, letters/digits/spaces and _ . : / = + - @.
 MAX_TAGS_PER_RESOURCE = 50
 # Tags the program puts on the resources it declares: every one gets airflow:environment; VPC resources also get a
-# Name and subnets a kubernetes.io/role/* tag, so at most 3 on one resource (tests/test_settings.py checks the plan;
+# Name and subnets a kubernetes.io/role/* tag, alarms an `alarm` tag, so at most 3 on one resource (tests/test_settings.py checks the plan;
 # what pulumi-eks adds inside its own component is not visible there).
-PROGRAM_TAG_KEYS = ("airflow:environment", "Name", "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb")
+PROGRAM_TAG_KEYS = ("airflow:environment", "Name", "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb", "alarm")
 PROGRAM_TAGS_PER_RESOURCE = 3
 
 # Requests of the long-running pods besides the Celery workers (eks.resources.<key>): CPU in millicores, memory in MiB.

@@ -31,11 +31,17 @@ def fits(pod: PodResources, room: PodResources) -> bool:
     return pod.cpu_millis <= room.cpu_millis and pod.memory_mib <= room.memory_mib
 
 
+def per_node(eks: EksSettings) -> PodResources:
+    """What every node keeps from Airflow's pods: the kubelet reservation and the DaemonSets (nodeReserved), plus the
+    CloudWatch agent's pod (eks.resources.statsd), a DaemonSet that receives Airflow's StatsD metrics on each node."""
+    return eks.resources.node_reserved + eks.resources.statsd
+
+
 def platform_pods(eks: EksSettings) -> dict[str, PodResources]:
     """The always-on pods besides the Celery workers, by config key (one replica each)."""
     r = eks.resources
     pods = {"scheduler": r.scheduler, "dagProcessor": r.dag_processor, "triggerer": r.triggerer,
-            "apiServer": r.api_server, "pgbouncer": r.pgbouncer + r.pgbouncer_exporter, "statsd": r.statsd}
+            "apiServer": r.api_server, "pgbouncer": r.pgbouncer + r.pgbouncer_exporter}
     if eks.broker == "in-cluster":
         pods["redis"] = r.redis
     return pods
@@ -70,7 +76,7 @@ def nodes_needed(worker_pod: PodResources, worker_pods: int, room: PodResources,
 def idle_nodes(eks: EksSettings) -> tuple[NodeGroupSettings, int]:
     """The worker group and the nodes it needs when nothing runs but what always runs: the minimum worker pods, the
     always-on pods the other groups (at their desiredSize) can't hold, and every node's DaemonSets."""
-    reserved = eks.resources.node_reserved
+    reserved = per_node(eks)
     group = worker_node_group(eks)
     others = [g for g in eks.node_groups if g is not group]
     fixed = PodResources(0, 0)
@@ -93,8 +99,8 @@ def idle_problems(eks: EksSettings) -> list[str]:
         return []
     what = (f"the minimum {eks.workers.min_replicas} worker pod(s) of {eks.workers.request.text()} and the always-on "
             f"pods ({always_on(eks).text()}, replicas included) on {group.instance_types[0]} nodes with "
-            f"{pod_room(group.instance_types[0], eks.resources.node_reserved).text()} each for pods (DaemonSets and "
-            f"the kubelet reservation, eks.resources.nodeReserved, taken off)")
+            f"{pod_room(group.instance_types[0], per_node(eks)).text()} each for pods (DaemonSets and the kubelet "
+            f"reservation, eks.resources.nodeReserved, and the CloudWatch agent, eks.resources.statsd, taken off)")
     allowed = f"desiredSize >= {need}" + (f" and maxSize >= {need}" if group.max_size < need else "")
     return [f"eks.nodeGroups[{index}].desiredSize: {group.desired_size} nodes of group {group.name} can't hold what "
             f"runs idle: {what} need {need}; allowed: {allowed}"]
@@ -103,7 +109,7 @@ def idle_problems(eks: EksSettings) -> list[str]:
 def capacity_problems(eks: EksSettings) -> list[str]:
     """Every pod must fit on a node of a group it can run on: otherwise it stays Pending and the autoscaler can't help.
     The Celery workers run on worker_node_group (every instance type of it); the other pods on any group."""
-    reserved = eks.resources.node_reserved
+    reserved = per_node(eks)
     problems = []
     rooms: dict[str, PodResources] = {}
     for index, group in enumerate(eks.node_groups):

@@ -109,7 +109,9 @@ class ResourceSettings:
     api_server: PodResources = PodResources(250, 1024)  # the webserver on Airflow 2
     pgbouncer: PodResources = PodResources(100, 128)
     pgbouncer_exporter: PodResources = PodResources(50, 64)
-    statsd: PodResources = PodResources(50, 64)
+    # The CloudWatch agent's pod on every node (a DaemonSet receiving Airflow's StatsD metrics, components/alarms/agent.py):
+    # StatsD only, so less than the add-on chart's 250m default, which sizes it for Container Insights.
+    statsd: PodResources = PodResources(100, 128)
     redis: PodResources = PodResources(100, 256)  # broker: in-cluster only
     # Cluster add-ons outside the Airflow chart: CoreDNS (2 replicas), KEDA operator and metrics server, Cluster
     # Autoscaler, S3 CSI controller.
@@ -158,6 +160,19 @@ class WorkloadSettings:
 
 
 @dataclass(frozen=True)
+class AlarmSubscription:
+    protocol: str  # an SNS protocol (alarm_rules.PROTOCOLS)
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Who the alarm topic notifies (components/alarms): none by default, the topic and alarms exist anyway."""
+
+    subscriptions: tuple[AlarmSubscription, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     target: str
     stack: str
@@ -171,6 +186,7 @@ class Settings:
     mwaa: MwaaSettings = MwaaSettings()
     eks: EksSettings = EksSettings()
     workload: WorkloadSettings = WorkloadSettings()
+    alarms: AlarmSettings = AlarmSettings()
 
     @property
     def deploys_mwaa(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from .alarm_rules import alarm_problems
 from .allowed import DEFAULT_AIRFLOW_VERSION
 from .eks_rules import eks_problems, identifier_problems
 from .mwaa_rules import mwaa_problems
@@ -20,6 +21,7 @@ def rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
     problems += tag_problems(raw.get("tags", {}))
     if raw.get("target") == "eks" and "environmentName" not in broken and "environmentName" in raw:
         problems += identifier_problems(raw["environmentName"])
+    problems += alarm_problems(raw.get("alarms", {}))
     if raw.get("keepMwaa") and "target" not in broken and raw.get("target") != "eks":
         problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
     if "airflowVersion" not in broken:

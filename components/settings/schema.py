@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 import jsonschema
 
+from .alarm_rules import PROTOCOLS
 from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, EKS_KUBERNETES_VERSIONS, LOG_LEVELS,
                       LOG_RETENTION_DAYS, MAX_PUBLIC_ACCESS_CIDRS, MWAA_CLASSES, RESOURCE_KEYS, TARGETS)
 from .messages import describe, leaf_errors, non_finite
@@ -139,6 +140,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
                         "tag": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "x-allowed": "a container image tag"},
                     },
                 },
+            },
+        },
+        "alarms": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "subscriptions": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False, "required": ["protocol", "endpoint"],
+                    "properties": {"protocol": {"enum": list(PROTOCOLS)}, "endpoint": {"type": "string"}}}},
             },
         },
         "workload": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from components.settings import PodResources, Settings, decode_config_values, fits, parse_settings, pod_room
+from components.settings import PodResources, Settings, decode_config_values, fits, parse_settings, per_node, pod_room
 from tools.planner import PROJECT, Plan
 
 from .references import node_group_labels, pods
@@ -71,7 +71,7 @@ def plan_settings(plan: Plan) -> Settings:
 def fit_problems(rendered: Rendered, plan: Plan) -> list[str]:
     """Every pod fits on every instance type of a node group its nodeSelector allows (any group when it has none:
     then it must fit on at least one), after the per-node reservation."""
-    reserved = plan_settings(plan).eks.resources.node_reserved
+    reserved = per_node(plan_settings(plan).eks)
     groups = {g.name: g for g in plan.of_type(NODE_GROUP_TYPE)}
     labels = node_group_labels(plan)
     problems = []

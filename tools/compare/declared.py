@@ -253,11 +253,11 @@ def _workers(values: dict) -> CeleryWorkers:
 
 
 def _pod_sizes(values: dict, plan: Plan) -> PodSizes:
-    from components.settings import decode_config_values, parse_settings
+    from components.settings import decode_config_values, parse_settings, per_node
 
     platform = {}
     ui = "apiServer" if "apiServer" in values else "webserver"
-    for key in ("scheduler", "dagProcessor", "triggerer", ui, "pgbouncer", "statsd"):
+    for key in ("scheduler", "dagProcessor", "triggerer", ui, "pgbouncer"):
         replicas = _int((values.get(key) or {}).get("replicas"), 1)
         pod = _requests(values, f"{key}.resources")
         if key == "pgbouncer":
@@ -269,7 +269,7 @@ def _pod_sizes(values: dict, plan: Plan) -> PodSizes:
     raw = {k[len(PROJECT_PREFIX):]: v for k, v in plan.config.items() if k.startswith(PROJECT_PREFIX)}
     eks = parse_settings(decode_config_values(raw), plan.stack).eks
     platform["system"] = eks.resources.system
-    return PodSizes(platform=platform, node_reserved=eks.resources.node_reserved)
+    return PodSizes(platform=platform, node_reserved=per_node(eks))  # the CloudWatch agent's DaemonSet pod included
 
 
 def workload_of(plan: Plan) -> dict[str, float]:

@@ -34,6 +34,7 @@ from .podfs import PodFilesystem
 from .ports import LOOPBACK, free_port
 from .probes import KINDS, Probe, ProbeRunner
 from .runs import AirflowApi
+from .agent import start_agent_listener
 from .statsd import StatsdListener
 from .supervisor import Supervisor
 from .wiring import StackWiring
@@ -100,7 +101,7 @@ class EksTwin:
                 return Skipped("the log groomer runs the image's /clean-logs script, which is not here; pod logs are "
                                "removed with the twin")
             return self._airflow(workload, container, fs)
-        runner = {"pgbouncer": self._pgbouncer, "statsd": self._statsd, "redis": self._redis}.get(container.name)
+        runner = {"pgbouncer": self._pgbouncer, "redis": self._redis}.get(container.name)
         if runner is None:
             raise TwinError(f"{container.where}: image {container.image} has no stand-in in the twin")
         return runner(workload, container, fs)
@@ -194,12 +195,6 @@ class EksTwin:
                 self.checks.append(WiringCheck("pgbouncer-exporter", "", problem=str(exc)))
         return Started(process, self._probes(workload, container, fs, {}))
 
-    def _statsd(self, workload: Workload, container: Container, fs: PodFilesystem) -> Started:
-        ingest = [p for p in container.spec.get("ports", []) if p.get("protocol") == "UDP"]
-        self.statsd = StatsdListener(self.listen[(workload.ref, int(ingest[0]["containerPort"]))])
-        self.supervisor.at_stop(self.statsd.stop)
-        return Started(None)  # the exporter's /metrics probes have no stand-in: the listener is in this process
-
     def _redis(self, workload: Workload, container: Container, fs: PodFilesystem) -> Started:
         env = container.env(self.secret)
         port = self.listen[(workload.ref, int(container.spec["ports"][0]["containerPort"]))]
@@ -259,6 +254,7 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     postgres.start(rds.inputs["username"], rds.inputs["password"], rds.inputs["dbName"])
     _broker(twin)
     twin.declare_services()
+    twin.statsd = start_agent_listener(stack, twin.endpoints, supervisor)  # the CloudWatch agent's StatsD Service
 
     aws.fill_platform(stack, aws_env := twin.aws_env)
     dags = supervisor.workdir / "dags-volume"  # stands in for the S3 CSI mount of the DAGs PersistentVolume
@@ -345,7 +341,7 @@ def _after_runs(twin: EksTwin, kubelet: Kubelet) -> WiringCheck:
             problems.append(str(exc))
     metrics = twin.statsd.names() if twin.statsd else {}
     if not metrics:
-        problems.append("statsd: Airflow emitted no metric to the chart's statsd Service")
+        problems.append("statsd: Airflow emitted no metric to the CloudWatch agent's StatsD Service")
     details.append(f"statsd received {sum(metrics.values())} datagrams, {len(metrics)} names")
     passed = sum(1 for w in twin.probes.containers.values() for p in w.probes.values() if p.passed)
     details.append(f"{passed} probes passed")

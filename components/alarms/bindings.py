@@ -1,0 +1,94 @@
+"""Which metric each alarm of spec.py reads on each target (the rule stays spec.py's).
+
+MWAA (https://docs.aws.amazon.com/mwaa/latest/userguide/access-metrics-cw.html, "Dimensions" and the metrics tables;
+container/database/queue metrics: https://aws.amazon.com/blogs/compute/introducing-container-database-and-queue-utilization-metrics-for-the-amazon-mwaa-environment/):
+Airflow's StatsD metrics in namespace `AmazonMWAA` with dimensions `Environment` and `Function`; what MWAA itself
+measures (its SQS queue, its Aurora metadata database) in `AWS/MWAA` with `Environment` (and `DatabaseRole`).
+
+EKS: Airflow's StatsD metrics go to the CloudWatch agent (agent.py), which publishes them in a namespace of this
+environment with the agent's naming (agent_metric_name) and a `metric_type` dimension; RDS in `AWS/RDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pulumi
+
+from .agent import agent_metric_name, agent_namespace
+
+MWAA_NAMESPACE = "AmazonMWAA"
+MWAA_SERVICE_NAMESPACE = "AWS/MWAA"
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    statsd: str | None = None  # the Airflow StatsD name it comes from (None: published by AWS itself)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One metric, or metric math over several (`expression` names them by their key in `metrics`)."""
+
+    metrics: Mapping[str, Metric]
+    expression: str | None = None
+
+
+def one(metric: Metric) -> Binding:
+    return Binding({"m": metric})
+
+
+def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
+    def airflow(name: str, function: str, statsd: str, **extra: str) -> Metric:
+        return Metric(MWAA_NAMESPACE, name, {"Function": function, "Environment": environment_name, **extra}, statsd)
+
+    def service(name: str, **extra: str) -> Metric:
+        return Metric(MWAA_SERVICE_NAMESPACE, name, {"Environment": environment_name, **extra})
+
+    return {
+        "scheduler-heartbeat": one(airflow("SchedulerHeartbeat", "Scheduler", "scheduler_heartbeat")),
+        "triggerer-heartbeat": one(airflow("TriggererHeartbeat", "Triggerer", "triggerer_heartbeat")),
+        # Queued but none running, from the pool's own slot counts (the scheduler's view of QUEUED and RUNNING).
+        "workers-stalled": Binding({
+            "queued": airflow("QueuedSlots", "Scheduler", "pool.queued_slots.default_pool", Pool="default_pool"),
+            "running": airflow("RunningSlots", "Scheduler", "pool.running_slots.default_pool", Pool="default_pool"),
+        }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
+        "pool-starving": one(airflow("TasksStarving", "Scheduler", "scheduler.tasks.starving")),
+        "dag-import-errors": one(airflow("ImportErrors", "DAG Processing", "dag_processing.import_errors")),
+        "task-failure-burst": one(airflow("TaskInstanceFailures", "Scheduler", "ti_failures")),
+        "broker-oldest-task": one(service("ApproximateAgeOfOldestTask")),
+        "metadata-db-cpu": one(service("CPUUtilization", DatabaseRole="WRITER")),
+        "metadata-db-freeable-memory": one(service("FreeableMemory", DatabaseRole="WRITER")),
+    }
+
+
+def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str]) -> dict[str, Binding]:
+    namespace = agent_namespace(environment_name)
+
+    def airflow(statsd: str, metric_type: str) -> Metric:
+        return Metric(namespace, agent_metric_name(statsd), {"metric_type": metric_type}, statsd)
+
+    def rds(name: str) -> Metric:
+        return Metric("AWS/RDS", name, {"DBInstanceIdentifier": db_instance_id})
+
+    return {
+        "scheduler-heartbeat": one(airflow("airflow.scheduler_heartbeat", "counter")),
+        "triggerer-heartbeat": one(airflow("airflow.triggerer_heartbeat", "counter")),
+        "workers-stalled": Binding({
+            "queued": airflow("airflow.pool.queued_slots.default_pool", "gauge"),
+            "running": airflow("airflow.pool.running_slots.default_pool", "gauge"),
+        }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
+        "pool-starving": one(airflow("airflow.scheduler.tasks.starving", "gauge")),
+        "dag-import-errors": one(airflow("airflow.dag_processing.import_errors", "gauge")),
+        "task-failure-burst": one(airflow("airflow.ti_failures", "counter")),
+        # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, but Airflow times how long each
+        # task waited between QUEUED and RUNNING (task.queued_duration, milliseconds): the wait in the broker.
+        "broker-oldest-task": Binding({"wait": airflow("airflow.task.queued_duration", "timing")},
+                                      expression="wait / 1000"),
+        "metadata-db-cpu": one(rds("CPUUtilization")),
+        "metadata-db-freeable-memory": one(rds("FreeableMemory")),
+    }
