@@ -20,6 +20,7 @@ from tools.chart.helm import HelmFailed, ToolMissing
 from tools.chart.render import PlanError, Rendered, render
 
 from . import aws
+from .agent import start_agent_listener
 from .airflow_procs import ADMIN_USER, AirflowHome, process_environment
 from .certs import Certificates, make_certificates
 from .checks import CheckContext, WiringCheck
@@ -34,7 +35,6 @@ from .podfs import PodFilesystem
 from .ports import LOOPBACK, free_port
 from .probes import KINDS, Probe, ProbeRunner
 from .runs import AirflowApi
-from .agent import start_agent_listener
 from .statsd import StatsdListener
 from .supervisor import Supervisor
 from .wiring import StackWiring
