@@ -14,6 +14,9 @@ from ..log_retention import eks_log_group_name, log_groups
 from ..settings import EksSettings
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# `enableNetworkPolicy` is the vpc-cni add-on's configuration key (a string, as `aws eks describe-addon-configuration
+# --addon-name vpc-cni` lists it; AWS EKS user guide "Restrict Pod network traffic with Kubernetes network policies").
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
 
 
@@ -60,6 +63,9 @@ class EksCluster(pulumi.ComponentResource):
             skip_default_node_group=True,
             # Managed node groups use the EKS-created cluster security group; pulumi-eks need not add its own.
             skip_default_security_groups=True,
+            # The VPC CNI add-on's network policy agent: without it NetworkPolicies are accepted and ignored. pulumi-eks
+            # passes configurationValues to the EKS add-on (nodejs/eks/addons/cni-addon.ts, mergeConfigurationValues).
+            vpc_cni_options={"configuration_values": VPC_CNI_CONFIGURATION},
             deletion_protection=args.protect,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=groups),
