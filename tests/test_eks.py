@@ -115,7 +115,7 @@ def test_in_cluster_broker_uses_chart_redis_with_secret_password():
     plan = planned("dev", target="eks", eks=eks)
     assert plan.of_type(REPLICATION_GROUP) == []
     values = airflow_release(plan).inputs["values"]
-    assert {k: v for k, v in values["redis"].items() if k != "resources"} == {
+    assert {k: v for k, v in values["redis"].items() if k not in ("resources", "securityContexts", "serviceAccount")} == {
         "enabled": True, "passwordSecretName": "airflow-redis-password"}
     assert values["redis"]["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}  # eks.resources.redis
     secret_names = {s.inputs["metadata"]["name"] for s in plan.of_type("kubernetes:core/v1:Secret")}

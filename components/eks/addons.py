@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..platform import SharedPlatform
+from .chart_values import KEDA_NAMESPACE
 from .cluster import EksCluster
 from .irsa import irsa_role
 
@@ -36,7 +37,7 @@ class ClusterAddons(pulumi.ComponentResource):
         on_nodes = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=cluster.node_groups)
 
         keda = k8s.helm.v3.Release(f"{name}-keda", name="keda", chart=KEDA_CHART["chart"], version=KEDA_CHART["version"],
-                                   repository_opts={"repo": KEDA_CHART["repo"]}, namespace="keda", create_namespace=True,
+                                   repository_opts={"repo": KEDA_CHART["repo"]}, namespace=KEDA_NAMESPACE, create_namespace=True,
                                    opts=on_nodes)
 
         namespace, service_account = AUTOSCALER_SERVICE_ACCOUNT

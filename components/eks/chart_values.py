@@ -11,6 +11,8 @@ Follows the chart's production guide:
   they are ready), and helm.v4.Chart skips hooks altogether. Pulumi's helm.v3.Release waits for the jobs.
 - DAGs come from the shared bucket's dags/ prefix through a Mountpoint for S3 volume (the same files MWAA
   reads); task logs go to the bucket's logs/ prefix; KEDA scales Celery workers on queued tasks.
+- Pods secure by default (README "Pod security on EKS", `_set_pod_security`): the chart's NetworkPolicies, seccomp
+  RuntimeDefault on every pod, no service-account token where nothing calls the Kubernetes API, limits everywhere.
 Every key set here must exist in the pinned chart's values.schema.json: tests/test_chart_values.py checks it.
 """
 
@@ -107,11 +109,21 @@ class ChartInputs:
 
 
 RELEASE = "airflow"  # the Helm release name (components/eks/component.py): the chart's `release` pod label
+KEDA_NAMESPACE = "keda"  # where components/eks/addons.py installs KEDA, whose operator queries PgBouncer
+# The chart's own pod user of its non-Airflow images (values.yaml `pgbouncer.uid`, `statsd.uid`, `redis.uid` of 1.19.0
+# and 1.21.0): kept when the pod securityContext is set, since setting it replaces the chart's default.
+CHART_POD_UIDS = {"pgbouncer": 65534, "statsd": 65534, "redis": 0}
+# The container runtime's default seccomp profile (Kubernetes "Restrict a Container's Syscalls with seccomp").
+SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def _service_account(component: str, role_arn: pulumi.Input[str] | None) -> dict[str, Any]:
+    """A named account; IRSA through the role-arn annotation. No API token: no Airflow component calls the Kubernetes
+    API with CeleryExecutor, and IRSA does not need it (the EKS pod identity webhook adds its own projected token
+    volume to pods whose account carries the annotation: github.com/aws/amazon-eks-pod-identity-webhook README)."""
     annotations = {"eks.amazonaws.com/role-arn": role_arn} if role_arn is not None else {}
-    return {"create": True, "name": service_account_name(component), "annotations": annotations}
+    return {"create": True, "name": service_account_name(component), "annotations": annotations,
+            "automountServiceAccountToken": False}
 
 
 def _admin_user_args() -> list[str]:
@@ -129,8 +141,11 @@ def task_environment() -> list[dict[str, str]]:
 
 def _celery_workers(inputs: ChartInputs) -> dict[str, Any]:
     """Celery worker values under the keys the pinned chart reads (workers.celery.keda exists from 1.20.0, #61820)."""
+    # namespaceLabels: the chart's PgBouncer policy then admits KEDA's operator from its own namespace (without them the
+    # rule matches `app: keda-operator` pods in Airflow's namespace only, and KEDA's query would be dropped).
     keda = {"enabled": True, "minReplicaCount": inputs.workers.min_replicas,
-            "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True}
+            "maxReplicaCount": inputs.workers.max_replicas, "usePgbouncer": True,
+            "namespaceLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}}
     persistence = {"enabled": False}
     # workers.serviceAccount on every chart: 1.21.0 ignores workers.celery.serviceAccount in its RBAC bindings and
     # service-account helper (apache/airflow#67261, fixed after 1.21.0), so the IRSA role would not reach workers.
@@ -193,7 +208,10 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
             "gitSync": {"enabled": False},
         },
         "logs": {"persistence": {"enabled": False}},
-        "scheduler": {"serviceAccount": _service_account("scheduler", roles.get("scheduler"))},
+        # No automountServiceAccountToken here: the chart writes it for the scheduler only with a pod-launching
+        # executor, so with Celery the scheduler keeps its token (a documented checkov skip).
+        "scheduler": {"serviceAccount": {k: v for k, v in _service_account("scheduler", roles.get("scheduler")).items()
+                                         if k != "automountServiceAccountToken"}},
         "dagProcessor": {"enabled": True, "serviceAccount": _service_account("dag-processor", roles.get("dag-processor"))},
         "triggerer": {"persistence": {"enabled": False},
                       "serviceAccount": _service_account("triggerer", roles.get("triggerer"))},
@@ -218,7 +236,28 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         values["webserver"] = {"serviceAccount": _service_account("webserver", roles.get("webserver"))}
     _set_resources(values, inputs)
     _set_redundancy(values, inputs)
+    _set_pod_security(values, inputs)
     return values
+
+
+def _set_pod_security(values: dict[str, Any], inputs: ChartInputs) -> None:
+    """NetworkPolicies, seccomp and service-account tokens (README "Pod security on EKS"); what stays open is a
+    documented checkov skip (tools/chart/checkov_skips.yaml)."""
+    values["networkPolicies"] = {"enabled": True}
+    # The chart's API server / webserver policy admits nobody until peers are set: every pod of the release reaches it
+    # (the Airflow 3 execution API is called by workers, triggerer and dag processor), on the chart's default port.
+    ui = "apiServer" if is_airflow3(inputs.airflow_version) else "webserver"
+    values[ui]["networkPolicy"] = {"ingress": {"from": [{"podSelector": {"matchLabels": {"tier": "airflow",
+                                                                                         "release": RELEASE}}}]}}
+    # Airflow's pods (components and Jobs) take the top-level pod context; it replaces the chart's runAsUser/fsGroup
+    # default, so both are set again (uid, gid 0 as the official image expects).
+    values["securityContexts"] = {"pod": {"runAsUser": AIRFLOW_UID, "fsGroup": 0, **SECCOMP}}
+    for key, uid in CHART_POD_UIDS.items():
+        if key == "redis" and not values["redis"].get("enabled"):
+            continue
+        section = values.setdefault(key, {})
+        section["securityContexts"] = {"pod": {"runAsUser": uid, **SECCOMP}}
+        section["serviceAccount"] = {"automountServiceAccountToken": False}
 
 
 def _set_redundancy(values: dict[str, Any], inputs: ChartInputs) -> None:
@@ -265,6 +304,12 @@ def _set_resources(values: dict[str, Any], inputs: ChartInputs) -> None:
                      (ui, r.api_server), ("pgbouncer", r.pgbouncer)):
         values.setdefault(key, {})["resources"] = k8s_resources(pod)
     values["pgbouncer"]["metricsExporterSidecar"]["resources"] = k8s_resources(r.pgbouncer_exporter)
+    # The log groomer sidecars (a shell loop deleting old local logs) and the two Jobs get limits too.
+    for key in ("scheduler", "dagProcessor", "triggerer"):
+        values[key]["logGroomerSidecar"] = {"resources": k8s_resources(r.log_groomer)}
+    celery["logGroomerSidecar"] = {"resources": k8s_resources(r.log_groomer)}
+    for key in ("migrateDatabaseJob", "createUserJob"):
+        values[key]["resources"] = k8s_resources(r.jobs)
     if values["redis"].get("enabled"):
         values["redis"]["resources"] = k8s_resources(r.redis)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -20,6 +21,10 @@ CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "sch
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
 CNI_POLICY = "AmazonEKS_CNI_Policy"
 CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
+# `enableNetworkPolicy` is the vpc-cni add-on's configuration key (a string, as `aws eks describe-addon-configuration
+# --addon-name vpc-cni` lists it; AWS EKS user guide "Restrict Pod network traffic with Kubernetes network policies"):
+# without the network policy agent, NetworkPolicies are accepted and ignored.
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 
 
 @dataclass
@@ -65,6 +70,9 @@ class EksCluster(pulumi.ComponentResource):
             skip_default_node_group=True,
             # Managed node groups use the EKS-created cluster security group; pulumi-eks need not add its own.
             skip_default_security_groups=True,
+            # The VPC CNI is the program's own EKS add-on (_vpc_cni: IRSA role, network policy agent), not pulumi-eks's:
+            # its role trusts the cluster's OIDC provider, which the cluster makes, so it cannot be a cluster input.
+            use_default_vpc_cni=True,
             deletion_protection=args.protect,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=groups),
@@ -118,7 +126,7 @@ class EksCluster(pulumi.ComponentResource):
                                                 opts=pulumi.ResourceOptions(parent=self))
         # OVERWRITE: EKS installs aws-node itself at cluster creation; the add-on takes it over with the role.
         return aws.eks.Addon(f"{name}-vpc-cni", cluster_name=cluster_name, addon_name="vpc-cni",
-                             service_account_role_arn=role.arn, resolve_conflicts_on_create="OVERWRITE",
+                             service_account_role_arn=role.arn, configuration_values=json.dumps(VPC_CNI_CONFIGURATION), resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=tags,
                              opts=pulumi.ResourceOptions(parent=self, depends_on=[attached, self.cluster]))
 

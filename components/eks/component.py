@@ -22,6 +22,7 @@ from .cluster import EksCluster, EksClusterArgs
 from .datastores import CeleryBroker, DataStoreArgs, MetadataDatabase, REDIS_PORT
 from .image import image_tag
 from .irsa import NAMESPACE, ServiceAccountRoles, ServiceAccountRolesArgs, irsa_role
+from .network_policies import network_policies
 
 S3_CSI_ADDON = "aws-mountpoint-s3-csi-driver"
 S3_CSI_SERVICE_ACCOUNT = ("kube-system", "s3-csi-driver-sa")
@@ -74,6 +75,11 @@ class EksAirflow(pulumi.ComponentResource):
         in_namespace = pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=[namespace])
         dags_claim = self._dags_volume(name, platform, cluster, in_namespace)
         secrets = self._secrets(name, settings.airflow_version, database, broker, in_namespace)
+        # The egress side of the chart's NetworkPolicies and the gaps in its ingress rules (network_policies.py).
+        policies = [k8s.networking.v1.NetworkPolicy(
+            f"{name}-policy-{spec['metadata']['name']}", metadata={**spec["metadata"], "namespace": NAMESPACE},
+            spec=spec["spec"], opts=in_namespace)
+            for spec in network_policies(settings.airflow_version, cfg.broker, settings.network.vpc_cidr, database.port)]
 
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             platform=platform, cluster=cluster, cluster_name=self.cluster_name, kubernetes_version=cfg.kubernetes_version),
@@ -95,7 +101,8 @@ class EksAirflow(pulumi.ComponentResource):
             # Waits until the migration and admin-user Jobs have completed and every pod is ready.
             timeout=1200, wait_for_jobs=True,
             opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider,
-                                        depends_on=[namespace, *addons.releases, *secrets, *cluster.node_groups]))
+                                        depends_on=[namespace, *addons.releases, *secrets, *policies,
+                                                    *cluster.node_groups]))
 
         self.image = pulumi.Output.concat(image_repository, ":", tag)
         self.kubeconfig = cluster.kubeconfig

@@ -113,6 +113,12 @@ class ResourceSettings:
     # StatsD only, so less than the add-on chart's 250m default, which sizes it for Container Insights.
     statsd: PodResources = PodResources(100, 128)
     redis: PodResources = PodResources(100, 256)  # broker: in-cluster only
+    # The chart's log groomer sidecar (a shell loop deleting old local log files) beside the scheduler, DAG processor,
+    # triggerer (and Celery worker when the chart adds one there), and the chart's two Jobs (db migrate, users create).
+    # Set so every container has limits; not in the idle sizing (capacity.py) nor the comparison: 3 x 10m / 32 MiB.
+    # The rendered pods' fit on their nodes counts them (tools/chart/fit.py).
+    log_groomer: PodResources = PodResources(10, 32)
+    jobs: PodResources = PodResources(250, 1024)
     # Cluster add-ons outside the Airflow chart: CoreDNS (2 replicas), KEDA operator and metrics server, Cluster
     # Autoscaler, S3 CSI controller.
     system: PodResources = PodResources(600, 1024)
