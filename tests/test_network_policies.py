@@ -14,6 +14,8 @@ from tests.test_rendered_chart import IDS, VARIANTS, rendered_of, variant_plan
 from tools.chart import references
 from tools.chart.checkov import NETWORK_POLICY_TYPE
 from tools.chart.netpol import Address, Policies, Pod
+from components.alarms import agent
+from tools.twin.agent import agent_service
 from tools.twin.endpoints import Service
 from tools.twin.flows import AWS_APIS, DNS, KEDA_OPERATOR, twin_flows
 
@@ -39,6 +41,7 @@ class Variant:
         if groups:
             self.externals["ElastiCache primary endpoint"] = Service(
                 "ElastiCache primary endpoint", groups[0].outputs["primaryEndpointAddress"], int(groups[0].inputs["port"]))
+        self.externals["CloudWatch agent StatsD"] = agent_service(plan)
         self.pods = {f"{o['kind']}/{o['metadata']['name']}": o for o in self.rendered.manifests
                      if o["kind"] in ("Deployment", "StatefulSet", "Job")}
 
@@ -66,6 +69,8 @@ class Variant:
             return [Pod.of("kube-system", {"k8s-app": "kube-dns"}, "CoreDNS")]
         if flow.service == AWS_APIS:
             return [PUBLIC_AWS_API]
+        if flow.service == "CloudWatch agent StatsD":  # the add-on's DaemonSet, in its own namespace
+            return [Pod.of(agent.NAMESPACE, {"app.kubernetes.io/name": agent.SERVICE}, "CloudWatch agent")]
         assert flow.service in self.externals, flow
         return [Address(self.in_vpc, flow.service)]
 
@@ -92,7 +97,7 @@ def test_the_flows_checked_are_the_ones_airflow_needs(variant):
                 ("airflow-scheduler", broker, 6379, "TCP"),
                 ("airflow-worker", broker, 6379, "TCP"),
                 ("airflow-pgbouncer", "RDS metadata database", 5432, "TCP"),
-                ("airflow-worker", "Service airflow-statsd:9125", 9125, "UDP"),
+                ("airflow-worker", "CloudWatch agent StatsD", 8125, "UDP"),
                 ("airflow-worker", DNS, 53, "UDP"),
                 ("airflow-worker", AWS_APIS, 443, "TCP"),
                 (ui, "Service airflow-worker:8793", 8793, "TCP"),
@@ -108,19 +113,18 @@ def test_unneeded_connections_are_denied(variant):
     outsider = Pod.of(NAMESPACE, {"app": "debug-shell"}, "a pod outside the release")
     lookalike = Pod.of("default", {"tier": "airflow", "release": "airflow", "app": "keda-operator"},
                        "a pod in another namespace with the release's labels")
-    pgbouncer, statsd = variant.component("pgbouncer"), variant.component("statsd")
+    pgbouncer = variant.component("pgbouncer")  # in the release, but not Airflow
     assert not policies.allowed(variant.component("worker"), Address(in_vpc, "RDS"), 5432)
     assert not policies.allowed(variant.component("scheduler"), Address(in_vpc, "RDS"), 5432)
     for stranger in (outsider, lookalike):
         assert not policies.allowed(stranger, pgbouncer, 6543)
     if variant.broker == "in-cluster":
         redis = variant.component("redis")
-        for stranger in (pgbouncer, statsd, outsider, lookalike):
+        for stranger in (pgbouncer, outsider, lookalike):
             assert not policies.allowed(stranger, redis, 6379), stranger.name
     else:
-        for stranger in (pgbouncer, statsd):
-            assert not policies.allowed(stranger, Address(in_vpc, "ElastiCache"), 6379), stranger.name
-    assert not policies.allowed(statsd, PUBLIC_AWS_API, 443)  # only Airflow's own containers call AWS
+        assert not policies.allowed(pgbouncer, Address(in_vpc, "ElastiCache"), 6379)
+    assert not policies.allowed(pgbouncer, PUBLIC_AWS_API, 443)  # only Airflow's own containers call AWS
 
 
 def test_without_the_programs_policies_pgbouncer_cannot_reach_rds_and_the_ui_cannot_read_worker_logs(variant):

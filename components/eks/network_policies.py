@@ -6,7 +6,7 @@ Ingress rules. Kubernetes allows a connection when any policy selecting the pod 
 these only ever open what the chart's rules miss:
 
 - egress: DNS to kube-dns; any pod of the release (each target's Ingress policy then limits the port); AWS APIs on
-  443 (through the NAT gateway or VPC endpoints) for Airflow's own containers; from the VPC, only RDS's port for
+  443 (through the NAT gateway or VPC endpoints) and StatsD to the CloudWatch agent for Airflow's own containers; from the VPC, only RDS's port for
   PgBouncer and the broker's port for Airflow's containers when the broker is ElastiCache. A worker cannot reach RDS
   directly, PgBouncer and statsd cannot reach the broker.
 - ingress the chart's rules miss: the Airflow 3 API server reading the worker's and triggerer's log servers (the
@@ -23,6 +23,8 @@ from typing import Any
 
 import pulumi
 
+from ..alarms.agent import NAMESPACE as AGENT_NAMESPACE
+from ..alarms.agent import STATSD_PORT as AGENT_STATSD_PORT
 from .chart_values import RELEASE, airflow_components
 from .datastores import REDIS_PORT
 
@@ -74,6 +76,11 @@ def network_policies(airflow_version: str, broker: str, vpc_cidr: str,
         _policy("egress-aws-apis", airflow_pods(airflow_version), egress=[
             {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": [_tcp(HTTPS_PORT)]}]),
         _policy("egress-database", _component("pgbouncer"), egress=[{"to": [vpc], "ports": [_tcp(database_port)]}]),
+        # StatsD to the CloudWatch agent (components/alarms/agent.py): its pods in their namespace, or, if the agent
+        # runs on the host network, the node's address in the VPC that its Service leads to.
+        _policy("egress-metrics", airflow_pods(airflow_version), egress=[
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": AGENT_NAMESPACE}}}, vpc],
+             "ports": [{"protocol": "UDP", "port": AGENT_STATSD_PORT}]}]),
         _policy("log-servers-worker", _component("worker"), ingress=[
             {"from": [{"podSelector": _component(ui)}], "ports": [_tcp(WORKER_LOGS_PORT)]}]),
         _policy("log-servers-triggerer", _component("triggerer"), ingress=[

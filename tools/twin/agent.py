@@ -19,15 +19,20 @@ from .supervisor import Supervisor
 from .wiring import StackWiring
 
 
-def start_agent_listener(stack: StackWiring, endpoints: Endpoints, supervisor: Supervisor) -> StatsdListener:
-    addons = [r for r in stack.plan.of_type("aws:eks/addon:Addon") if r.inputs.get("addonName") == agent.ADDON]
+def agent_service(stack_plan) -> Service:
+    """The agent's StatsD Service as the plan's add-on configures it (the port of its statsd service_address)."""
+    addons = [r for r in stack_plan.of_type("aws:eks/addon:Addon") if r.inputs.get("addonName") == agent.ADDON]
     if len(addons) != 1:
         raise TwinError(f"the plan declares {len(addons)} {agent.ADDON} add-ons; expected one (Airflow's StatsD target)")
     config = json.loads(addons[0].inputs["configurationValues"])["agent"]["config"]
     address = config["metrics"]["metrics_collected"]["statsd"].get("service_address", f":{agent.STATSD_PORT}")
+    return Service("CloudWatch agent StatsD", agent.SERVICE, int(address.rsplit(":", 1)[1]), namespace=agent.NAMESPACE,
+                   protocol="UDP")
+
+
+def start_agent_listener(stack: StackWiring, endpoints: Endpoints, supervisor: Supervisor) -> StatsdListener:
     port = free_port()
-    endpoints.declare(Service("CloudWatch agent StatsD", agent.SERVICE, int(address.rsplit(":", 1)[1]),
-                              namespace=agent.NAMESPACE), port)
+    endpoints.declare(agent_service(stack.plan), port)
     listener = StatsdListener(port)
     supervisor.at_stop(listener.stop)
     return listener

@@ -28,6 +28,7 @@ class Service:
     namespace: str | None = None
     pod: str | None = None  # a sidecar in this pod reaches the service on the pod's own loopback
     loopback_scheme: str | None = None  # the twin's stand-in speaks another scheme (moto: http)
+    protocol: str = "TCP"  # UDP for StatsD
 
     def provides(self, host: str, port: int, from_pod: str | None) -> bool:
         if port != self.port:

@@ -85,7 +85,7 @@ def twin_flows(rendered: Rendered, secrets: SecretLookup, externals: list[Servic
 
     def record(source: str, start: int) -> None:
         for service, setting in endpoints.seen[start:]:
-            protocol, targets = behind.get(service.name, ("TCP", ()))
+            protocol, targets = behind.get(service.name, (service.protocol, ()))
             port = targets[0].port if targets else service.port
             flows.append(Flow(source, service.name, port, protocol, setting, targets))
             if service.namespace:  # a Service name: resolved by the cluster DNS first
