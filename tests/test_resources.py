@@ -48,7 +48,7 @@ def test_every_always_on_component_requests_what_settings_say():
     assert requests(values["scheduler"]) == {"cpu": "700m", "memory": "1024Mi"}  # memory keeps its default
     assert requests(values["pgbouncer"]) == {"cpu": "100m", "memory": "64Mi"}
     assert requests(values["pgbouncer"]["metricsExporterSidecar"]) == {"cpu": "50m", "memory": "64Mi"}
-    assert values["statsd"] == {"enabled": False}  # StatsD goes to the CloudWatch agent, sized per node
+    assert values["statsd"]["enabled"] is False  # StatsD goes to the CloudWatch agent, sized per node
     for key in ("dagProcessor", "triggerer", "apiServer"):
         assert requests(values[key])["cpu"].endswith("m"), key
         assert values[key]["resources"]["limits"]["memory"] == requests(values[key])["memory"], key

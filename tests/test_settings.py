@@ -458,7 +458,7 @@ BAD_VALUES = [
     ("eks-resources-negative-cpu", E({"resources": {"scheduler": {"cpuMillis": -1}}}),
      "eks.resources.scheduler.cpuMillis: -1 is out of range; allowed: 0 to 64000"),
     ("eks-resources-unknown-pod", E({"resources": {"webserver": {"cpuMillis": 100}}}),
-     "eks.resources.webserver: unknown config key; allowed keys: apiServer, dagProcessor, nodeReserved, pgbouncer, pgbouncerExporter, redis, scheduler, statsd, system, triggerer"),
+     "eks.resources.webserver: unknown config key; allowed keys: apiServer, dagProcessor, jobs, logGroomer, nodeReserved, pgbouncer, pgbouncerExporter, redis, scheduler, statsd, system, triggerer"),
     ("environment-name-too-short", {"target": "mwaa", "environmentName": "ab"},
      "environmentName: \"ab\" is not valid; allowed: 3-24 lowercase letters, digits or '-', starting with a letter"),
     ("environment-name-trailing-hyphen", {"target": "mwaa", "environmentName": "airflow-"},
