@@ -7,6 +7,7 @@ from typing import Any
 
 from .mwaa import MwaaAirflow, MwaaAirflowArgs
 from .platform import SharedPlatform
+from .settings import Side
 
 
 def deploy_targets(platform: SharedPlatform) -> dict[str, Any]:
@@ -17,15 +18,31 @@ def deploy_targets(platform: SharedPlatform) -> dict[str, Any]:
         "dagsBucket": platform.bucket.bucket_name,
         "environmentName": settings.environment_name,
     }
-    if settings.deploys_mwaa:
-        mwaa = MwaaAirflow("mwaa", MwaaAirflowArgs(platform=platform))
+    if settings.upgrade is not None or settings.live_side != "blue":
+        outputs["liveSide"] = settings.live_side
+    if settings.target == "mwaa":
+        # Blue/green: each side is its own environment (docs/upgrades.md); the live one fills the usual outputs.
+        for side in settings.sides:
+            mwaa = MwaaAirflow(side.logical("mwaa"), MwaaAirflowArgs(platform=platform, side=side))
+            side_outputs = {"mwaaEnvironmentArn": mwaa.environment.arn, "mwaaExecutionRoleArn": mwaa.execution_role_arn,
+                            "mwaaUiUrl": mwaa.ui_url, "airflowUiUrl": mwaa.ui_url}
+            outputs.update(side_outputs if side.live else _upgrade_outputs(side, side_outputs))
+    elif settings.keep_mwaa:
+        # Kept beside EKS during a move: the MWAA environment the stack had, never a blue/green side of EKS.
+        mwaa = MwaaAirflow("mwaa", MwaaAirflowArgs(platform=platform, side=Side("blue", settings.airflow_version, True)))
         outputs.update(mwaaEnvironmentArn=mwaa.environment.arn, mwaaExecutionRoleArn=mwaa.execution_role_arn,
                        mwaaUiUrl=mwaa.ui_url)
-        if settings.target == "mwaa":
-            outputs["airflowUiUrl"] = mwaa.ui_url
     if settings.deploys_eks:
         from .eks import EksAirflow, EksAirflowArgs  # noqa: PLC0415 - pulls in the Kubernetes SDK only when needed
 
         eks = EksAirflow("eks", EksAirflowArgs(platform=platform))
         outputs.update(eks.outputs())
+        for side, side_outputs in eks.upgrade_outputs().items():
+            outputs.update(_upgrade_outputs(side, side_outputs))
     return outputs
+
+
+def _upgrade_outputs(side: Side, side_outputs: dict[str, Any]) -> dict[str, Any]:
+    """The side being rehearsed: the same outputs, prefixed `upgrade` (upgradeAirflowUiUrl...)."""
+    return {"upgradeAirflowVersion": side.airflow_version,
+            **{f"upgrade{key[0].upper()}{key[1:]}": value for key, value in side_outputs.items()}}

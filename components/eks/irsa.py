@@ -56,6 +56,7 @@ class ServiceAccountRolesArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     components: list[str]
+    namespace: str = NAMESPACE  # each blue/green side has its own (components/eks/side.py)
 
 
 class ServiceAccountRoles(pulumi.ComponentResource):
@@ -72,7 +73,7 @@ class ServiceAccountRoles(pulumi.ComponentResource):
             for grant in COMPONENT_ACCESS[component]:
                 statements += grant(p)
             role, self.policies[component] = irsa_role(
-                f"{name}-{component}", p, args.oidc_provider_arn, args.oidc_issuer, NAMESPACE,
+                f"{name}-{component}", p, args.oidc_provider_arn, args.oidc_issuer, args.namespace,
                 service_account_name(component), statements, parent=self)
             self.role_arns[component] = role.arn
         self.register_outputs({"roleArns": self.role_arns})

@@ -16,14 +16,14 @@ from typing import Any, Mapping
 from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, CACHE_NODE_FAMILIES, DB_INSTANCE_FAMILIES,
                       DEFAULT_AIRFLOW_VERSION, DEFAULT_EKS_KUBERNETES_VERSION, EKS_KUBERNETES_VERSIONS, LOG_LEVELS,
                       MAX_TAGS_PER_RESOURCE, MWAA_CLASSES, PROGRAM_TAG_KEYS, PROGRAM_TAGS_PER_RESOURCE, PROJECT,
-                      RESOURCE_KEYS, TARGETS, MwaaClass)
+                      RESOURCE_KEYS, SIDES, TARGETS, MwaaClass)
 from .build import build, decode_config_values
 from .capacity import (always_on, capacity_problems, fits, idle_problems, nodes_needed, platform_pods, pod_room,
                        worker_node_group)
 from .messages import ConfigError
 from .model import (CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
-                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
-                    WorkloadSettings, default_environment_name)
+                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, Side,
+                    UpgradeSettings, WorkerSettings, WorkloadSettings, default_environment_name)
 from .rules import rule_problems
 from .schema import CONFIG_SCHEMA, schema_problems
 
@@ -31,7 +31,7 @@ __all__ = [
     "AIRFLOW_VERSIONS", "BROKERS", "CACHE_ENGINES", "CACHE_NODE_FAMILIES", "CONFIG_SCHEMA", "DB_INSTANCE_FAMILIES",
     "DEFAULT_AIRFLOW_VERSION", "DEFAULT_EKS_KUBERNETES_VERSION", "EKS_KUBERNETES_VERSIONS", "LOG_LEVELS",
     "MAX_TAGS_PER_RESOURCE", "MWAA_CLASSES", "PROGRAM_TAG_KEYS", "PROGRAM_TAGS_PER_RESOURCE", "PROJECT", "RESOURCE_KEYS",
-    "TARGETS", "CacheSettings", "ConfigError", "DatabaseSettings", "EksSettings", "ImageSettings", "MwaaClass",
+    "SIDES", "Side", "TARGETS", "UpgradeSettings", "CacheSettings", "ConfigError", "DatabaseSettings", "EksSettings", "ImageSettings", "MwaaClass",
     "MwaaSettings", "NetworkSettings", "NodeGroupSettings", "PodResources", "ResourceSettings", "Settings",
     "ReplicaSettings", "WorkerSettings", "WorkloadSettings", "always_on", "capacity_problems", "fits", "idle_problems",
     "nodes_needed", "decode_config_values", "default_environment_name",

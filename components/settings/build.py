@@ -6,8 +6,8 @@ import json
 from typing import Any, Mapping
 
 from .model import (CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
-                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
-                    WorkloadSettings, default_environment_name)
+                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, UpgradeSettings,
+                    WorkerSettings, WorkloadSettings, default_environment_name)
 from .mwaa_rules import mwaa_capacity_defaults
 from .schema import CONFIG_SCHEMA
 
@@ -43,7 +43,7 @@ def build(raw: Mapping[str, Any], stack: str) -> Settings:
         replicas=ReplicaSettings(**_fields(eks_raw.pop("replicas", {}))),
         **_fields(eks_raw),
     )
-    top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags")}
+    top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags", "upgrade")}
     return Settings(
         stack=stack,
         **{"environment_name": default_environment_name(stack), **_fields(top)},
@@ -52,6 +52,7 @@ def build(raw: Mapping[str, Any], stack: str) -> Settings:
         mwaa=MwaaSettings(**_fields(mwaa_raw), airflow_configuration_options=options),
         eks=EksSettings(**eks_kwargs),
         workload=WorkloadSettings(**_fields(raw.get("workload", {}))),
+        upgrade=UpgradeSettings(**_fields(raw["upgrade"])) if "upgrade" in raw else None,
     )
 
 
