@@ -75,6 +75,15 @@ twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
 twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
 	$(VENV)/bin/python -m tools.twin migrate --stack $(STACK) $(ARGS)
 
+# A blue/green upgrade rehearsed on twins (docs/upgrades.md): blue at FROM, green at TO, the runbook between them.
+# The version that is not .venv-airflow's gets its own virtualenv, .venv-airflow-<version>.
+.PHONY: twin-upgrade
+FROM ?= 3.2.1
+TO ?= $(AIRFLOW_VERSION)
+twin-upgrade: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+	@for v in $(FROM) $(TO); do [ "$$v" = "$(AIRFLOW_VERSION)" ] || bash scripts/setup-twin-airflow-env $$v; done
+	$(VENV)/bin/python -m tools.twin upgrade --on $(TARGET) --from $(FROM) --to $(TO) --stack $(STACK) $(ARGS)
+
 # Debian's PostgreSQL, PgBouncer and Redis for the twins (tests/twin is part of `make test`); a no-op when present.
 twin-packages:
 	@bash scripts/install-twin-packages

@@ -86,3 +86,9 @@ def test_compare_base_fails_the_pull_request_with_the_line(capsys, monkeypatch):
     code, out, err = run_cli(capsys, "--stack", "dev", "--markdown", "--base", "origin/main", "--no-plot")
     assert (code, out) == (2, "")
     assert "airflowVersion: 2.10.3 (origin/main) -> 3.3.1 would change the blue side" in " ".join(err.split())
+
+
+def test_docs_table_is_the_rules():
+    text = (ROOT / "docs" / "upgrades.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| mwaa |") or line.startswith("| eks |")]
+    assert rows == [f"| {r.target} | {r.change} | {'yes' if r.in_place else 'no'} | {r.path} |" for r in RULES]
