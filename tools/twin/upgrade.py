@@ -31,7 +31,7 @@ class UpgradeResult:
     blue: Report  # the DAGs on blue before the move
     green: Report  # the DAGs on green after it
     clean: bool  # every diff: "No differences."
-    paused_at_creation: bool  # green's DAGs were paused until the runbook unpaused them
+    paused_at_creation: bool  # green's DAGs were paused from creation until the runbook unpaused them
     unpaused_as_blue: bool  # after the cut-over green's paused state is blue's before it
     uses_variable: bool  # the fan-out DAG on green used the variable moved from blue
     timings: dict[str, float] = field(default_factory=dict)
@@ -102,23 +102,27 @@ def run_upgrade(stack: str, target: str, old: str, new: str, overrides: dict[str
             blue_side = ["--target-url", blue.home.url, "--target-user", ADMIN_USER, "--target-password-env", "BLUE_PW"]
             green_side = ["--target-url", green.home.url, "--target-user", ADMIN_USER, "--target-password-env", "GREEN_PW"]
             work = blue_sup.workdir
+            # Step 2: record blue's paused state, pause blue, export (the export carries blue's DAGs paused).
             _migrate("step 2", ["export", *source, "--kinds", "dags", "-o", "dag-state-before.json"], env, work)
-            _migrate("step 3", ["export", *source, "-o", "blue-export.json"], env, work)
-            lap("export from blue")
-            _migrate("step 4", ["import", "blue-export.json", *green_side, "--dry-run"], env, work)
-            _migrate("step 4", ["import", "blue-export.json", *green_side], env, work)
-            first_diff = _migrate("step 4", ["diff", "blue-export.json", *green_side], env, work)
-            lap("import into green, diff")
-            _migrate("step 5", ["pause", *blue_side], env, work)
+            _migrate("step 2", ["pause", *blue_side], env, work)
             blue_paused = all(_paused(blue).values())
-            _migrate("step 5", ["import", "dag-state-before.json", *green_side, "--kinds", "dags"], env, work)
+            _migrate("step 2", ["export", *source, "-o", "blue-export.json"], env, work)
+            lap("pause blue, export from blue")
+            # Step 3: dry run, import, diff; green's DAGs stay paused (as blue's are now).
+            _migrate("step 3", ["import", "blue-export.json", *green_side, "--dry-run"], env, work)
+            _migrate("step 3", ["import", "blue-export.json", *green_side], env, work)
+            first_diff = _migrate("step 3", ["diff", "blue-export.json", *green_side], env, work)
+            paused_at_creation = paused_at_creation and all(_paused(green).values())
+            lap("import into green, diff")
+            # Step 4: unpause green as blue was before step 2.
+            _migrate("step 4", ["import", "dag-state-before.json", *green_side, "--kinds", "dags"], env, work)
             unpaused_as_blue = blue_paused and not any(_paused(green).values())
-            lap("pause blue, unpause green")
+            lap("unpause green")
             green_report = exercise(green, time.monotonic(), timeout=timeout)
             for line in green_report.lines():
                 print(f"green {line}", flush=True)
             lap("every DAG on green")
-            diff = _migrate("step 6", ["diff", "blue-export.json", *green_side, "--kinds", "variables,connections,pools"],
+            diff = _migrate("step 5", ["diff", "blue-export.json", *green_side, "--kinds", "variables,connections,pools"],
                             env, work)
             lap("final diff")
             fanout = next((r for r in green_report.results if r.dag_id == "fanout_primes"), None)
