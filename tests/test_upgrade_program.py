@@ -171,3 +171,11 @@ def _without_paused(inputs):
         return {k: _without_paused(v) for k, v in inputs.items() if k not in ("core.dags_are_paused_at_creation",
                                                                             "dags_are_paused_at_creation")}
     return inputs
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("overrides", [MWAA_BG, EKS_BG], ids=["mwaa", "eks"])
+def test_both_sides_pass_the_policy_pack(stack, overrides):
+    from tests.test_policy import violations_of
+
+    assert violations_of(planned(stack, **overrides)) == []
