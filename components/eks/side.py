@@ -6,7 +6,9 @@ green's are `eks-green-...` in namespace `airflow-green`. Green's metadata DB is
 migrate Job creates at its version, then filled by the runbook (`python -m tools.migrate`), as MWAA's new-environment
 path does; restoring a snapshot of blue's would copy a database blue keeps writing to and run green's migration on a
 copy of live data. Green's Celery queues live in Redis database 1 of the same ElastiCache (blue uses 0), so the two
-sides' workers never take each other's tasks.
+sides' workers never take each other's tasks: the replication group runs with cluster mode disabled
+(num_cache_clusters, datastores.py), where logical databases exist (Redis `SELECT`, https://redis.io/commands/select:
+only Redis Cluster is limited to database 0).
 """
 
 from __future__ import annotations
