@@ -71,8 +71,8 @@ def migrate_result():
     return run_migrate("dev", {}, keep=False, timeout=900)
 
 
-@pytest.fixture(scope="session")
-def upgrade_result():
+@pytest.fixture(scope="session", params=["eks", "mwaa"])
+def upgrade_result(request):
     from tools.twin.upgrade import run_upgrade
 
-    return run_upgrade("dev", "eks", "3.2.1", "3.3.1", {}, timeout=900)
+    return run_upgrade("dev", request.param, "3.2.1", "3.3.1", {}, timeout=900)

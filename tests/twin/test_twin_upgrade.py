@@ -1,4 +1,5 @@
-"""docs/upgrades.md on the twins: blue EKS twin at 3.2.1 (.venv-airflow-3.2.1), green at 3.3.1, the runbook between."""
+"""docs/upgrades.md on the twins, on each target: blue at 3.2.1 (.venv-airflow-3.2.1), green at 3.3.1, the runbook
+between them."""
 
 from __future__ import annotations
 
