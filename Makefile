@@ -17,7 +17,7 @@ CHECKOV_VENV := .venv-checkov
 compare: $(VENV)/.installed
 	@$(VENV)/bin/python -m tools.compare --stack $(STACK) $(ARGS)
 
-test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM) $(CHECKOV_VENV)/.installed
+test: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM) $(CHECKOV_VENV)/.installed twin-upgrade-venv
 	bash scripts/run-tests
 
 # Benchmarks print figures (offline plan time and DAG-count growth; migration of 10k variables; the live twins).
@@ -85,6 +85,19 @@ twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 
 twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	$(VENV)/bin/python -m tools.twin migrate --stack $(STACK) $(ARGS)
+
+# A blue/green upgrade rehearsed on twins (docs/upgrades.md): blue at FROM, green at TO, the runbook between them.
+# The version that is not .venv-airflow's gets its own virtualenv, .venv-airflow-<version>.
+# `make test` rehearses 3.2.1 -> 3.3.1 (tests/twin/test_twin_upgrade.py), so it makes .venv-airflow-3.2.1 (a no-op
+# once its stamp matches).
+.PHONY: twin-upgrade twin-upgrade-venv
+FROM ?= 3.2.1
+TO ?= $(AIRFLOW_VERSION)
+twin-upgrade-venv:
+	@bash scripts/setup-twin-airflow-env 3.2.1
+twin-upgrade: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
+	@for v in $(FROM) $(TO); do [ "$$v" = "$(AIRFLOW_VERSION)" ] || bash scripts/setup-twin-airflow-env $$v; done
+	$(VENV)/bin/python -m tools.twin upgrade --on $(TARGET) --from $(FROM) --to $(TO) --stack $(STACK) $(ARGS)
 
 # Debian's PostgreSQL, PgBouncer and Redis for the twins (tests/twin is part of `make test`); a no-op when present.
 twin-packages:

@@ -71,6 +71,10 @@ def portable_airflow_config(prefixes: SecretsBackendPrefixes) -> dict[str, str]:
     }
 
 
+# A blue/green upgrade side starts with every DAG paused (Airflow's [core] dags_are_paused_at_creation, explicit
+# whatever the stack's options say): the live side runs them until the runbook pauses it and unpauses the new one.
+PAUSED_AT_CREATION = {"core.dags_are_paused_at_creation": "True"}
+
 # Options the program sets itself, compared lower-case: the secrets backend (both targets) and, on EKS, task logs
 # to S3, Celery slots per worker (the chart's KEDA query divides by the same figure) and StatsD to the CloudWatch agent
 # (the alarms read what it publishes; MWAA sets the same four itself). A stack may not set them.

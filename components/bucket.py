@@ -28,6 +28,19 @@ class AirflowBucketArgs:
     protect: bool
     tags: dict[str, str]
     log_retention_days: int = 90  # EKS task logs under logs/ expire after this many days (logRetentionDays)
+    green_airflow_version: str | None = None  # a green side (upgrade): its own objects under green/
+
+
+@dataclass(frozen=True)
+class SideObjects:
+    """What one MWAA environment reads besides the DAGs: object keys and the version ids it pins."""
+
+    requirements_key: str
+    requirements_version: pulumi.Output[str]
+    startup_key: str
+    startup_version: pulumi.Output[str]
+    plugins_key: str
+    plugins_version: pulumi.Output[str] | None
 
 
 def _md5(data: bytes) -> str:
@@ -87,21 +100,32 @@ class AirflowBucket(pulumi.ComponentResource):
                                account_id=args.aws.account_id, session=args.aws.session, source=af.DAGS_DIR,
                                project_root=af.ROOT, listing=args.dags,
                                opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
-        requirements = upload("requirements", af.REQUIREMENTS_KEY, content=af.render_requirements(args.airflow_version),
-                              content_type="text/plain")
-        startup = upload("startup-script", af.STARTUP_SCRIPT_KEY, source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),
+        # Blue's objects keep their keys and names; a green side gets the same files for its own version under green/
+        # (requirements carry that version's constraints), so the two environments never share a pinned object.
+        self.sides = {"blue": self._side_objects(upload, "", "", args.airflow_version)}
+        if args.green_airflow_version is not None:
+            self.sides["green"] = self._side_objects(upload, "green-", "green/", args.green_airflow_version)
+        blue = self.sides["blue"]
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.requirements_version = blue.requirements_version
+        self.startup_script_version = blue.startup_version
+        self.plugins_version = blue.plugins_version
+        self.register_outputs({"bucketName": bucket.bucket, "bucketArn": bucket.arn,
+                               "requirementsVersion": blue.requirements_version})
+
+    @staticmethod
+    def _side_objects(upload, logical: str, key: str, airflow_version: str) -> SideObjects:
+        requirements = upload(f"{logical}requirements", f"{key}{af.REQUIREMENTS_KEY}",
+                              content=af.render_requirements(airflow_version), content_type="text/plain")
+        startup = upload(f"{logical}startup-script", f"{key}{af.STARTUP_SCRIPT_KEY}", source=pulumi.FileAsset(str(af.STARTUP_SCRIPT)),
                          source_hash=_md5(af.STARTUP_SCRIPT.read_bytes()), content_type="text/x-sh")
         plugins = None
         plugin_files = af.plugin_files()
         if plugin_files:
             # Names and contents: renaming a plugin file changes the zip too.
             digest = _md5(json.dumps(folder_manifest(af.PLUGINS_DIR, plugin_files), sort_keys=True).encode())
-            plugins = upload("plugins", af.PLUGINS_KEY, source=pulumi.FileArchive(str(af.PLUGINS_DIR)), source_hash=digest)
-
-        self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.requirements_version = requirements.version_id
-        self.startup_script_version = startup.version_id
-        self.plugins_version = plugins.version_id if plugins else None
-        self.register_outputs({"bucketName": bucket.bucket, "bucketArn": bucket.arn,
-                               "requirementsVersion": requirements.version_id})
+            plugins = upload(f"{logical}plugins", f"{key}{af.PLUGINS_KEY}", source=pulumi.FileArchive(str(af.PLUGINS_DIR)),
+                             source_hash=digest)
+        return SideObjects(f"{key}{af.REQUIREMENTS_KEY}", requirements.version_id, f"{key}{af.STARTUP_SCRIPT_KEY}",
+                           startup.version_id, f"{key}{af.PLUGINS_KEY}", plugins.version_id if plugins else None)

@@ -51,7 +51,8 @@ class SharedPlatform(pulumi.ComponentResource):
         self.kms_key_arn = key.arn
 
         self.bucket = AirflowBucket(f"{name}-bucket", AirflowBucketArgs(
-            environment_name=settings.environment_name, airflow_version=settings.airflow_version,
+            environment_name=settings.environment_name, airflow_version=_slot_version(settings, "blue"),
+            green_airflow_version=next((s.airflow_version for s in settings.sides if s.slot == "green"), None),
             kms_key_arn=key.arn, aws=ctx, dags=args.dags, protect=settings.protect_data, tags=tags,
             log_retention_days=settings.log_retention_days),
             opts=pulumi.ResourceOptions(parent=self))
@@ -92,3 +93,8 @@ class SharedPlatform(pulumi.ComponentResource):
                                "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")}}},
             ],
         })
+
+
+def _slot_version(settings, slot: str) -> str:
+    """The version a slot's objects are made for: that side's, or airflowVersion when the slot has no side."""
+    return next((side.airflow_version for side in settings.sides if side.slot == slot), settings.airflow_version)

@@ -106,7 +106,8 @@ def test_json_output_has_the_documented_shape(capsys, cached_planner):
     assert code == 0, err
     data = json.loads(out)  # stdout is nothing but the JSON document
     assert set(data) == {"stack", "region", "currency", "hoursPerMonth", "pricesFile", "asOf", "targets", "breakEven",
-                         "assumptions", "notes", "commitment", "operations", "tco", "prices", "horizon", "redundancy"}
+                         "assumptions", "notes", "commitment", "operations", "tco", "prices", "horizon", "redundancy",
+                         "upgradeOverlap"}
     assert data["commitment"] == "none"
     # every price used carries its source and the date it was read
     assert data["prices"] and all(p["source"] and p["asOf"] for p in data["prices"].values())

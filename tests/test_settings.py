@@ -14,7 +14,8 @@ from tests.test_program import monitors  # noqa: F401 - the fixture: what a fail
 
 VERSIONS = "2.9.2, 2.10.1, 2.10.3, 2.11.0, 2.11.2, 3.0.6, 3.2.1, 3.3.1"
 CLASSES = "mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge"
-TOP_KEYS = "airflowVersion, alarms, eks, environmentName, keepMwaa, logRetentionDays, mwaa, network, protectData, tags, target, workload"
+TOP_KEYS = ("airflowVersion, alarms, eks, environmentName, keepMwaa, liveSide, logRetentionDays, mwaa, network, protectData, "
+            "tags, target, upgrade, workload")
 MWAA_KEYS = ("airflowConfigurationOptions, allowExposeConfig, environmentClass, logLevel, maxWebservers, maxWorkers, minWebservers, "
              "minWorkers, schedulers, webserverAccessMode, weeklyMaintenanceWindowStart")
 CIDR_ALLOWED = "allowed: an IPv4 CIDR from /16 to /22 with no host bits, e.g. 10.20.0.0/16"

@@ -49,6 +49,18 @@ PGBOUNCER_HOST = f"{FULLNAME}-pgbouncer.{NAMESPACE}"
 PGBOUNCER_CLIENT_SSLMODE = "disable"
 
 
+# The Release waits (helm --wait, --wait-for-jobs) up to this long for the Jobs to complete and every pod to be ready.
+RELEASE_TIMEOUT_SECONDS = 1200
+# The migrate and create-user Jobs run without Helm hooks (below), under fixed names, and a Job's pod template is
+# immutable: a later upgrade that finds the old Job still there fails to patch its new image into it. The chart's
+# documented answer is ttlSecondsAfterFinished (values.yaml, migrateDatabaseJob/createUserJob; default 300): the
+# finished Job is deleted, and the next upgrade creates a new one from the new template, which runs the new version's
+# `airflow db migrate` that the pods' wait-for-airflow-migrations init containers wait for. Set here, not left to the
+# chart's default, and longer than the Release's wait so the Job it waits for can't vanish mid-wait; a version change
+# is a pull request, reviewed and merged, so it comes later than that (docs/upgrades.md, "Jobs").
+JOB_TTL_SECONDS = RELEASE_TIMEOUT_SECONDS + 300
+
+
 class SecretNames:
     """Kubernetes Secrets the chart reads by name, and the key each one holds."""
 
@@ -107,6 +119,9 @@ class ChartInputs:
     worker_node_group: str | None = None  # the node group label the Celery workers are pinned to
     replicas: ReplicaSettings = field(default_factory=ReplicaSettings)  # scheduler and API server (eks.replicas)
 
+
+# A green side starts with every DAG paused: blue keeps running them until the runbook's cut-over (docs/upgrades.md).
+PAUSED_AT_CREATION = af.PAUSED_AT_CREATION
 
 RELEASE = "airflow"  # the Helm release name (components/eks/component.py): the chart's `release` pod label
 KEDA_NAMESPACE = "keda"  # where components/eks/addons.py installs KEDA, whose operator queries PgBouncer
@@ -216,10 +231,11 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "triggerer": {"persistence": {"enabled": False},
                       "serviceAccount": _service_account("triggerer", roles.get("triggerer"))},
         "workers": _celery_workers(inputs),
-        "migrateDatabaseJob": {"useHelmHooks": False, "applyCustomEnv": False,
+        "migrateDatabaseJob": {"useHelmHooks": False, "applyCustomEnv": False, "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
                                "serviceAccount": _service_account("migrate-database-job", None)},
         "createUserJob": {
             "useHelmHooks": False,
+            "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
             "applyCustomEnv": False,
             "serviceAccount": _service_account("create-user-job", None),
             "args": _admin_user_args(),
@@ -351,12 +367,17 @@ def pgbouncer_url(user: str, password: str, database: str, scheme: str = "postgr
             f"?sslmode={PGBOUNCER_CLIENT_SSLMODE}")
 
 
-def metadata_url(user: str, password: str) -> str:
-    return pgbouncer_url(user, password, f"{FULLNAME}-metadata")
+def pgbouncer_host(namespace: str = NAMESPACE) -> str:
+    return f"{FULLNAME}-pgbouncer.{namespace}"
 
 
-def result_backend_url(user: str, password: str) -> str:
-    return pgbouncer_url(user, password, f"{FULLNAME}-result-backend", scheme="db+postgresql")
+def metadata_url(user: str, password: str, namespace: str = NAMESPACE) -> str:
+    return pgbouncer_url(user, password, f"{FULLNAME}-metadata", host=pgbouncer_host(namespace))
+
+
+def result_backend_url(user: str, password: str, namespace: str = NAMESPACE) -> str:
+    return pgbouncer_url(user, password, f"{FULLNAME}-result-backend", scheme="db+postgresql",
+                         host=pgbouncer_host(namespace))
 
 
 def pgbouncer_stats_url(user: str, password: str) -> str:

@@ -61,6 +61,7 @@ class ServiceAccountRolesArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     components: list[str]
+    namespace: str = NAMESPACE  # each blue/green side has its own (components/eks/side.py)
 
 
 class ServiceAccountRoles(pulumi.ComponentResource):
@@ -77,7 +78,7 @@ class ServiceAccountRoles(pulumi.ComponentResource):
                           iam.kms_use_via(p.aws, p.kms_key_arn, ["s3", "secretsmanager"], writes=_writes(grants)),
                           *grants]
             role, self.policies[component] = irsa_role(
-                f"{name}-{component}", p, args.oidc_provider_arn, args.oidc_issuer, NAMESPACE,
+                f"{name}-{component}", p, args.oidc_provider_arn, args.oidc_issuer, args.namespace,
                 service_account_name(component), statements, parent=self)
             self.role_arns[component] = role.arn
         self.register_outputs({"roleArns": self.role_arns})

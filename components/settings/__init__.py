@@ -16,26 +16,27 @@ from typing import Any, Mapping
 from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, CACHE_NODE_FAMILIES, DB_INSTANCE_FAMILIES,
                       DEFAULT_AIRFLOW_VERSION, DEFAULT_EKS_KUBERNETES_VERSION, EKS_KUBERNETES_VERSIONS, LOG_LEVELS,
                       MAX_TAGS_PER_RESOURCE, MWAA_CLASSES, PROGRAM_TAG_KEYS, PROGRAM_TAGS_PER_RESOURCE, PROJECT,
-                      RESOURCE_KEYS, TARGETS, MwaaClass)
+                      RESOURCE_KEYS, SIDES, TARGETS, MwaaClass)
 from .build import build, decode_config_values
 from .capacity import (always_on, capacity_problems, fits, idle_problems, nodes_needed, per_node, platform_pods, pod_room,
                        worker_node_group)
 from .messages import ConfigError
-from .model import (AlarmSettings, AlarmSubscription, CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
-                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
-                    WorkloadSettings, default_environment_name)
+from .model import (AlarmSettings, AlarmSubscription, CacheSettings, DatabaseSettings, EksSettings, ImageSettings,
+                    MwaaSettings, NetworkSettings, NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings,
+                    Settings, Side, UpgradeSettings, WorkerSettings, WorkloadSettings, default_environment_name)
 from .rules import rule_problems
 from .schema import CONFIG_SCHEMA, schema_problems
 
 __all__ = [
-    "AlarmSettings", "AlarmSubscription", "AIRFLOW_VERSIONS", "BROKERS", "CACHE_ENGINES", "CACHE_NODE_FAMILIES", "CONFIG_SCHEMA", "DB_INSTANCE_FAMILIES",
+    "AIRFLOW_VERSIONS", "BROKERS", "CACHE_ENGINES", "CACHE_NODE_FAMILIES", "CONFIG_SCHEMA", "DB_INSTANCE_FAMILIES",
     "DEFAULT_AIRFLOW_VERSION", "DEFAULT_EKS_KUBERNETES_VERSION", "EKS_KUBERNETES_VERSIONS", "LOG_LEVELS",
-    "MAX_TAGS_PER_RESOURCE", "MWAA_CLASSES", "PROGRAM_TAG_KEYS", "PROGRAM_TAGS_PER_RESOURCE", "PROJECT", "RESOURCE_KEYS",
-    "TARGETS", "CacheSettings", "ConfigError", "DatabaseSettings", "EksSettings", "ImageSettings", "MwaaClass",
-    "MwaaSettings", "NetworkSettings", "NodeGroupSettings", "PodResources", "ResourceSettings", "Settings",
-    "ReplicaSettings", "WorkerSettings", "WorkloadSettings", "always_on", "capacity_problems", "fits", "idle_problems",
-    "nodes_needed", "per_node", "decode_config_values", "default_environment_name",
-    "from_stack_config", "parse_settings", "platform_pods", "pod_room", "worker_node_group",
+    "MAX_TAGS_PER_RESOURCE", "MWAA_CLASSES", "PROGRAM_TAGS_PER_RESOURCE", "PROGRAM_TAG_KEYS", "PROJECT",
+    "RESOURCE_KEYS", "SIDES", "TARGETS", "AlarmSettings", "AlarmSubscription", "CacheSettings", "ConfigError",
+    "DatabaseSettings", "EksSettings", "ImageSettings", "MwaaClass", "MwaaSettings", "NetworkSettings",
+    "NodeGroupSettings", "PodResources", "ReplicaSettings", "ResourceSettings", "Settings", "Side", "UpgradeSettings",
+    "WorkerSettings", "WorkloadSettings", "always_on", "capacity_problems", "decode_config_values",
+    "default_environment_name", "fits", "from_stack_config", "idle_problems", "nodes_needed", "parse_settings",
+    "per_node", "platform_pods", "pod_room", "worker_node_group",
 ]
 
 

@@ -12,6 +12,8 @@ AIRFLOW_VERSIONS = ("2.9.2", "2.10.1", "2.10.3", "2.11.0", "2.11.2", "3.0.6", "3
 DEFAULT_AIRFLOW_VERSION = "3.3.1"
 
 TARGETS = ("mwaa", "eks")
+# The two slots of a blue/green upgrade (docs/upgrades.md): `liveSide` names the one in service, `upgrade` adds the other.
+SIDES = ("blue", "green")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 

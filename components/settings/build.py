@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from .model import (AlarmSettings, AlarmSubscription, CacheSettings, DatabaseSettings, EksSettings, ImageSettings, MwaaSettings, NetworkSettings,
-                    NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings, Settings, WorkerSettings,
-                    WorkloadSettings, default_environment_name)
+from .model import (AlarmSettings, AlarmSubscription, CacheSettings, DatabaseSettings, EksSettings, ImageSettings,
+                    MwaaSettings, NetworkSettings, NodeGroupSettings, PodResources, ReplicaSettings, ResourceSettings,
+                    Settings, UpgradeSettings, WorkerSettings, WorkloadSettings, default_environment_name)
 from .mwaa_rules import mwaa_capacity_defaults
 from .schema import CONFIG_SCHEMA
 
@@ -43,7 +43,7 @@ def build(raw: Mapping[str, Any], stack: str) -> Settings:
         replicas=ReplicaSettings(**_fields(eks_raw.pop("replicas", {}))),
         **_fields(eks_raw),
     )
-    top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags", "alarms")}
+    top = {k: v for k, v in raw.items() if k not in ("network", "mwaa", "eks", "workload", "tags", "alarms", "upgrade")}
     return Settings(
         stack=stack,
         **{"environment_name": default_environment_name(stack), **_fields(top)},
@@ -53,6 +53,7 @@ def build(raw: Mapping[str, Any], stack: str) -> Settings:
         eks=EksSettings(**eks_kwargs),
         workload=WorkloadSettings(**_fields(raw.get("workload", {}))),
         alarms=AlarmSettings(tuple(AlarmSubscription(**s) for s in raw.get("alarms", {}).get("subscriptions", []))),
+        upgrade=UpgradeSettings(**_fields(raw["upgrade"])) if "upgrade" in raw else None,
     )
 
 

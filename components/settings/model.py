@@ -179,6 +179,34 @@ class AlarmSettings:
 
 
 @dataclass(frozen=True)
+class UpgradeSettings:
+    """`upgrade`: a second side of the target beside the live one, at another Airflow version (blue/green)."""
+
+    airflow_version: str
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the target: its slot (blue keeps the names the program always used; green gets its own) and the
+    Airflow version it runs. `live` is the side in service; the other one is the upgrade being rehearsed."""
+
+    slot: str
+    airflow_version: str
+    live: bool
+
+    @property
+    def is_blue(self) -> bool:
+        return self.slot == "blue"
+
+    def logical(self, name: str) -> str:
+        """Pulumi name of one of this side's resources: blue's are the ones every stack already has."""
+        return name if self.is_blue else f"{name}-{self.slot}"
+
+    def environment_name(self, environment_name: str) -> str:
+        return self.logical(environment_name)
+
+
+@dataclass(frozen=True)
 class Settings:
     target: str
     stack: str
@@ -193,6 +221,17 @@ class Settings:
     eks: EksSettings = EksSettings()
     workload: WorkloadSettings = WorkloadSettings()
     alarms: AlarmSettings = AlarmSettings()
+    upgrade: UpgradeSettings | None = None
+    live_side: str = "blue"
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        """The live side at airflowVersion, then the upgrade side (the other slot) when `upgrade` is set."""
+        live = Side(self.live_side, self.airflow_version, live=True)
+        if self.upgrade is None:
+            return (live,)
+        other = "green" if self.live_side == "blue" else "blue"
+        return live, Side(other, self.upgrade.airflow_version, live=False)
 
     @property
     def deploys_mwaa(self) -> bool:

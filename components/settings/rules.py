@@ -26,6 +26,8 @@ def rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
         problems.append(f"keepMwaa: true is only meaningful with target eks (target is {json.dumps(raw.get('target', 'mwaa'))}); allowed: false, or set target to eks")
     if "airflowVersion" not in broken:
         problems += _requirements_problems(raw.get("airflowVersion", DEFAULT_AIRFLOW_VERSION))
+    if "upgrade" in raw and "airflowVersion" not in broken:
+        problems += _upgrade_problems(raw.get("airflowVersion", DEFAULT_AIRFLOW_VERSION), raw["upgrade"]["airflowVersion"])
     workload = raw.get("workload", {})
     avg, peak = workload.get("averageConcurrentTasks"), workload.get("peakConcurrentTasks")
     if avg is not None and peak is not None and avg > peak:
@@ -33,9 +35,19 @@ def rule_problems(raw: Mapping[str, Any], broken: set[str]) -> list[str]:
     return problems
 
 
-def _requirements_problems(version: str) -> list[str]:
+def _upgrade_problems(live: str, new: str) -> list[str]:
+    """The upgrade side runs a newer version than the live one (going back is removing `upgrade`)."""
+    from ..upgrade_paths import parse
+
+    if parse(new) <= parse(live):
+        return [f"upgrade.airflowVersion: {json.dumps(new)} is not newer than airflowVersion ({live}); allowed: a newer "
+                f"version (to go back, remove `upgrade`: the live side was never touched)"]
+    return _requirements_problems(new, key="upgrade.airflowVersion")
+
+
+def _requirements_problems(version: str, key: str = "airflowVersion") -> list[str]:
     from .. import airflow_config  # the requirements file is part of the deployment's input, like config
 
-    return [f"airflowVersion: {json.dumps(version)} does not pin {name!r} listed in airflow/requirements.txt; "
-            f"allowed: packages pinned by airflow/constraints/constraints-{version}.txt, or another airflowVersion"
+    return [f"{key}: {json.dumps(version)} does not pin {name!r} listed in airflow/requirements.txt; "
+            f"allowed: packages pinned by airflow/constraints/constraints-{version}.txt, or another {key}"
             for name in airflow_config.unpinned_requirements(version)]

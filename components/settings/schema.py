@@ -9,7 +9,7 @@ import jsonschema
 
 from .alarm_rules import PROTOCOLS
 from .allowed import (AIRFLOW_VERSIONS, BROKERS, CACHE_ENGINES, EKS_KUBERNETES_VERSIONS, LOG_LEVELS,
-                      LOG_RETENTION_DAYS, MAX_PUBLIC_ACCESS_CIDRS, MWAA_CLASSES, RESOURCE_KEYS, TARGETS)
+                      LOG_RETENTION_DAYS, MAX_PUBLIC_ACCESS_CIDRS, MWAA_CLASSES, RESOURCE_KEYS, SIDES, TARGETS)
 from .messages import describe, leaf_errors, non_finite
 
 _CIDR_PATTERN = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
@@ -50,6 +50,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "environmentName": {"type": "string", "pattern": r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$", "x-allowed": "3-24 lowercase letters, digits or '-', starting with a letter"},
         "protectData": {"type": "boolean"},
         "keepMwaa": {"type": "boolean"},
+        # Blue/green (docs/upgrades.md): a second side of the target at another Airflow version, and which side serves.
+        "upgrade": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["airflowVersion"],
+            "properties": {"airflowVersion": {"enum": list(AIRFLOW_VERSIONS)}},
+        },
+        "liveSide": {"enum": list(SIDES)},
         "logRetentionDays": {"enum": list(LOG_RETENTION_DAYS)},
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
         "network": {

@@ -69,3 +69,10 @@ def migrate_result():
     from tools.twin.migrate import run_migrate
 
     return run_migrate("dev", {}, keep=False, timeout=900)
+
+
+@pytest.fixture(scope="session", params=["eks", "mwaa"])
+def upgrade_result(request):
+    from tools.twin.upgrade import run_upgrade
+
+    return run_upgrade("dev", request.param, "3.2.1", "3.3.1", {}, timeout=900)

@@ -71,9 +71,10 @@ def test_component_dying_at_start_names_its_log(monkeypatch, started_pids):
 
 def test_stack_airflow_version_must_be_the_pinned_environments(started_pids):
     with pytest.raises(TwinError) as raised:
-        cli.run_one("mwaa", "dev", {"airflowVersion": "3.2.1"}, keep=False, timeout=60)
-    assert str(raised.value).startswith("airflowVersion: the stack runs 3.2.1 but ")
-    assert "make airflow-venv AIRFLOW_VERSION=3.2.1" in str(raised.value)
+        cli.run_one("mwaa", "dev", {"airflowVersion": "3.0.6"}, keep=False, timeout=60)
+    assert str(raised.value).startswith("airflowVersion: the stack runs 3.0.6 but ")
+    assert "make airflow-venv AIRFLOW_VERSION=3.0.6" in str(raised.value)
+    assert "bash scripts/setup-twin-airflow-env 3.0.6" in str(raised.value)
     assert started_pids == []  # checked before anything starts
 
 

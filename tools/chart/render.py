@@ -51,12 +51,14 @@ class Rendered:
         raise LookupError(f"{kind}/{name} not rendered")
 
 
-def airflow_release(plan: Plan) -> PlannedResource:
-    """The plan's Helm release of the vendored Airflow chart."""
-    found = [r for r in plan.of_type(RELEASE_TYPE) if is_airflow_chart(str(r.inputs.get("chart", "")))]
+def airflow_release(plan: Plan, namespace: str | None = None) -> PlannedResource:
+    """The plan's Helm release of the vendored Airflow chart (the one in `namespace`: a blue/green plan has two)."""
+    found = [r for r in plan.of_type(RELEASE_TYPE) if is_airflow_chart(str(r.inputs.get("chart", "")))
+             and namespace in (None, r.inputs.get("namespace"))]
     if len(found) != 1:
         raise PlanError(f"the plan of stack {plan.stack} declares {len(found)} Helm releases of the vendored Airflow "
-                        f"chart ({', '.join(r.name for r in found) or 'none'}); expected exactly one (target eks)")
+                        f"chart{f' in namespace {namespace}' if namespace else ''} "
+                        f"({', '.join(r.name for r in found) or 'none'}); expected exactly one (target eks)")
     return found[0]
 
 
@@ -77,8 +79,8 @@ def declared_secrets(plan: Plan) -> dict[str, set[str]]:
     return secrets
 
 
-def render(plan: Plan) -> Rendered:
-    release = airflow_release(plan)
+def render(plan: Plan, namespace: str | None = None) -> Rendered:
+    release = airflow_release(plan, namespace)
     inputs = release.inputs
     secret = sorted(p for p in release.secret_paths if p == "values" or p.startswith("values."))
     if secret:

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Assumption] = {
     "opsHourlyRate": Assumption(100, "USD/h", "loaded cost of one platform-engineer hour (about $200k a year over 2,000 h); use your own"),
     "mwaaOpsHoursPerMonth": Assumption(4, "h/month", "MWAA upkeep: Airflow upgrades are one API call but DAGs and requirements must be tested (2 a year x 8 h = 1.3 h), requirements/plugins changes and alarms (1.5 h), support cases (1 h); AWS patches and runs the rest"),
     "eksOpsHoursPerMonth": Assumption(20, "h/month", "EKS upkeep: 3 Kubernetes minor upgrades a year to stay in standard support (Kubernetes ships 3 minor releases a year, KEP-2572; EKS upgrades one minor version at a time, eksctl docs; 12 h each, an estimate = 3 h), chart and Airflow upgrades (2 a year x 16 h = 2.7 h), monthly node AMI patching (2 h), KEDA/autoscaler/CSI add-on upgrades (1.5 h), RDS/ElastiCache maintenance (1 h), on-call for the self-run components (10 h)"),
+    # blue/green upgrades (docs/upgrades.md): how long both sides run, from green's creation to removing blue
+    "upgradeOverlapDays": Assumption(7, "days", "both sides of a blue/green upgrade run this long: green created, the runbook's move and checks, a week on green with blue kept to roll back to"),
     # the break-even scan (pod and node sizes are not assumptions: they come from the plan, see docs/comparison.md)
     "maxScale": Assumption(20, "x", "the break-even scan grows the configured workload (average and peak together) up to this multiple"),
 }

@@ -144,6 +144,12 @@ def _run(args: argparse.Namespace, err) -> int:
     if args.base:
         base_text = base_stack_file(args.base, args.stack)
         check_stack_file(args.stack, base_text, f"{args.base}:Pulumi.{args.stack}.yaml")
+        from .upgrades import version_problems
+
+        # An Airflow version change its target can't make in place fails here, before any planning, naming the path.
+        problems = version_problems(args.stack, base_text, (ROOT / f"Pulumi.{args.stack}.yaml").read_text(), args.base)
+        if problems:
+            raise CompareError("\n".join(problems))
 
     with err.status("Planning offline (Pulumi mocks)…") as status:
         plans = plan_targets(args.stack, extra,

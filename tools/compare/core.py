@@ -16,6 +16,7 @@ from .declared import Declared, declared, resource_summary
 from .eks_support import SOURCE as SUPPORT_SOURCE
 from .prices import CompareError, PriceTable
 from .horizon import horizon
+from .overlap import upgrade_overlap
 from .sensitivity import sensitivity
 from .workload import BreakEven, EksModel, MwaaModel, Profile, break_even
 
@@ -81,6 +82,7 @@ class Comparison:
     plot: str | None = None
     sensitivity: dict[str, Any] = field(default_factory=dict)  # tco.sensitivity: where the TCO verdict flips
     horizon: Any = None  # horizon.Horizon: per-month figures over --months N
+    upgrade_overlap: dict[str, dict[str, Any]] = field(default_factory=dict)  # target -> overlap.upgrade_overlap
 
     def redundancy(self) -> dict[str, Any]:
         """Like for like: schedulers and web/API servers each target runs at least, and which side is less redundant."""
@@ -120,6 +122,7 @@ class Comparison:
                     "breakEven": self.tco_break_even.to_json(None) if self.tco_break_even else None,
                     "sensitivity": self.sensitivity},
             "horizon": self.horizon.to_json() if self.horizon else None,
+            "upgradeOverlap": self.upgrade_overlap,
             "redundancy": self.redundancy(),
             "prices": self.prices_used(),
             "assumptions": self.assumptions.describe(),
@@ -184,6 +187,8 @@ def compare(stack: str, plans: Mapping[str, Plan], prices: PriceTable, assumptio
                             break_even=result, as_of=as_of, operations=operations, tco_break_even=tco, notes=notes,
                             sensitivity=tco_sensitivity)
     comparison.horizon = horizon(comparison, months)
+    comparison.upgrade_overlap = {t: upgrade_overlap(targets[t].declared, prices, assumptions, as_of=as_of)
+                                  for t in TARGETS}
     return comparison
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from .core import Comparison
 from .render import break_even_sentence, money, redundancy_sentence, sensitivity_lines
+from .overlap import overlap_sentence
 
 # The first line of every comment this tool writes: CI finds its own comment by it and edits it in place.
 MARKER = "<!-- airflow-on-aws cost comparison -->"
@@ -65,6 +66,9 @@ def render_markdown(c: Comparison, base: Comparison | None = None, base_ref: str
     lines += [f"- **{line.split(': ', 1)[0]}:** {line.split(': ', 1)[1]}" for line in sensitivity_lines(c)]
     if redundancy_sentence(c):
         lines.append(f"- {redundancy_sentence(c)}")
+    if c.upgrade_overlap:
+        label, text = overlap_sentence(c.upgrade_overlap).split(": ", 1)
+        lines.append(f"- **{label}:** {text}.")
     if c.horizon and c.horizon.months > 1:
         h = c.horizon
         lines.append(f"- **Over {h.months} months from {h.start.isoformat()}** (bill at the configured workload + "

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .core import Comparison
+from .overlap import overlap_sentence
 from .workload import BreakEven
 
 UNIT_SHORT = {"hours": "h", "instance-hours": "h", "node-hours": "h", "worker-hours": "h", "IP-hours": "h",
@@ -273,6 +274,8 @@ def render(c: Comparison, console: Console, verbose: bool = False) -> None:
     console.print()
     console.print(break_even_table(c))
     console.print(operations_table(c))
+    if c.upgrade_overlap:
+        console.print(f"  {overlap_sentence(c.upgrade_overlap)}", markup=False, highlight=False)
     if c.horizon and c.horizon.months > 1:  # --months 1 (the default) prints what it always printed
         console.print(horizon_table(c))
         for note in c.horizon.notes:

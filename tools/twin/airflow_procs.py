@@ -21,6 +21,7 @@ from .files import write_private
 from .ports import LOOPBACK, free_port
 from .supervisor import Supervisor
 
+# The default Airflow of the twins; a stack at another version runs from .venv-airflow-<version> (venv_for).
 AIRFLOW_VENV = Path(os.environ.get("TWIN_AIRFLOW_VENV", ROOT / ".venv-airflow"))
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 ADMIN_USER = "admin"
@@ -39,12 +40,26 @@ class AirflowHome:
         return f"http://{LOOPBACK}:{self.api_port}"
 
 
-def installed_airflow_version() -> str:
-    """The Airflow version of the pinned environment the twin runs (must be the stack's airflowVersion)."""
-    found = sorted((AIRFLOW_VENV / "lib").glob("python3*/site-packages/apache_airflow-*.dist-info"))
+def installed_airflow_version(venv: Path = AIRFLOW_VENV) -> str:
+    """The Airflow version of a pinned environment the twin runs (must be the stack's airflowVersion)."""
+    found = sorted((venv / "lib").glob("python3*/site-packages/apache_airflow-*.dist-info"))
     if not found:
-        raise TwinError(f"no Airflow in {AIRFLOW_VENV}: run `make airflow-venv`")
+        raise TwinError(f"no Airflow in {venv}: run `make airflow-venv`")
     return found[0].name[len("apache_airflow-"):-len(".dist-info")]
+
+
+def venv_for(version: str) -> Path:
+    """The environment a stack at `version` runs from: the default one when it has that version, else
+    .venv-airflow-<version> (a second Airflow for blue/green, made by scripts/setup-twin-airflow-env)."""
+    installed = installed_airflow_version()
+    if installed == version:
+        return AIRFLOW_VENV
+    second = ROOT / f".venv-airflow-{version}"
+    if (second / "lib").is_dir() and installed_airflow_version(second) == version:
+        return second
+    raise TwinError(f"airflowVersion: the stack runs {version} but {AIRFLOW_VENV} has Airflow {installed} "
+                    f"(make airflow-venv AIRFLOW_VERSION={version}, or a second one beside it: "
+                    f"bash scripts/setup-twin-airflow-env {version})")
 
 
 def new_home(workdir: Path, admin_password: str) -> AirflowHome:
@@ -55,10 +70,10 @@ def new_home(workdir: Path, admin_password: str) -> AirflowHome:
                        passwords_file=home / "simple_auth_manager_passwords.json")
 
 
-def process_environment() -> dict[str, str]:
+def process_environment(venv: Path = AIRFLOW_VENV) -> dict[str, str]:
     """This machine's environment without its Airflow and AWS settings, with the pinned Airflow first on PATH."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
-    return {**base, "PATH": f"{AIRFLOW_VENV / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}"}
+    return {**base, "PATH": f"{venv / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}"}
 
 
 def service_settings(home: AirflowHome) -> dict[str, str]:
@@ -77,13 +92,9 @@ def service_settings(home: AirflowHome) -> dict[str, str]:
     }
 
 
-def _airflow(args: list[str]) -> list[str]:
-    return [str(AIRFLOW_VENV / "bin" / "airflow"), *args]
-
-
-def migrate_db(supervisor: Supervisor, env: dict[str, str], timeout: float = 600) -> None:
+def migrate_db(supervisor: Supervisor, env: dict[str, str], timeout: float = 600, venv: Path = AIRFLOW_VENV) -> None:
     """`airflow db migrate`, as MWAA's migrate-db command runs it before the containers; waits until it exits."""
-    process = supervisor.start("migrate-db", _airflow(["db", "migrate"]), env=env)
+    process = supervisor.start("migrate-db", [str(venv / "bin" / "airflow"), "db", "migrate"], env=env)
     try:
         code = process.popen.wait(timeout=timeout)
     except Exception:

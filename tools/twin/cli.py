@@ -19,12 +19,16 @@ BROKERS = ("elasticache", "in-cluster")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.twin", description=__doc__)
-    parser.add_argument("target", choices=["eks", "mwaa", "migrate"])
+    parser.add_argument("target", choices=["eks", "mwaa", "migrate", "upgrade"])
     parser.add_argument("--stack", default="dev", help="stack config Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--broker", choices=BROKERS, help="EKS only: override eks.broker for this run")
     parser.add_argument("--keep", action="store_true", help="leave the twin running; prints the UI URL and admin login")
     parser.add_argument("--stop", action="store_true", help="stop a twin left running by --keep")
     parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for the DAG runs (default 900)")
+    upgrade = parser.add_argument_group("upgrade (a blue/green upgrade rehearsed, docs/upgrades.md)")
+    upgrade.add_argument("--on", choices=["eks", "mwaa"], default="eks", help="the target upgraded (default eks)")
+    upgrade.add_argument("--from", dest="from_version", metavar="A", help="blue's airflowVersion")
+    upgrade.add_argument("--to", dest="to_version", metavar="B", help="green's airflowVersion")
     return parser.parse_args(argv)
 
 
@@ -77,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.broker and args.target != "eks":
             raise TwinError("--broker: only with the eks target")
         overrides = overrides_for(args.stack, args.broker)
+        if args.target == "upgrade":
+            from .upgrade import run_upgrade
+
+            if not (args.from_version and args.to_version):
+                raise TwinError("upgrade: --from A and --to B are both needed (make twin-upgrade TARGET=eks FROM=A TO=B)")
+            return 0 if run_upgrade(args.stack, args.on, args.from_version, args.to_version, overrides,
+                                    args.timeout).ok else 1
         if args.target == "migrate":
             from .migrate import run_migrate
 

@@ -125,7 +125,7 @@ class EksTwin:
         where it listens (LISTEN_SETTINGS for the container's named ports) and TWIN_SIZING."""
         env = rewrite_env(container.env(self.secret), self.endpoints, container.where, from_pod=workload.name)
         env = {name: fs.rewrite_path(value) for name, value in env.items()}
-        machine = {**process_environment(), **self.aws_env,
+        machine = {**process_environment(self.stack.airflow_venv), **self.aws_env,
                    "PYTHONPATH": str(LOOPBACK_SITE),
                    # Clients verify the broker's certificate against the made CA (as against ElastiCache's public CA).
                    "SSL_CERT_FILE": str(self.certs.ca)}

@@ -67,13 +67,14 @@ def local_constraints(requirements: str, airflow_version: str) -> str:
     return requirements.replace(url, str(af.constraints_file(airflow_version)))
 
 
-def run_startup_script(supervisor: Supervisor, script: Path, command: str, env: dict[str, str]) -> dict[str, str]:
+def run_startup_script(supervisor: Supervisor, script: Path, command: str, env: dict[str, str],
+                       venv: Path = AIRFLOW_VENV) -> dict[str, str]:
     """startup.sh sourced by bash as MWAA runs it; returns the environment it left (all of it, as MWAA reads it)."""
     dump = supervisor.workdir / f"{command}.startup-env.json"
     log = supervisor.logs / f"{command}.startup.log"
     with open(log, "wb") as out:
         try:
-            subprocess.run(["bash", "-c", STARTUP_RUNNER, "bash", str(script), str(dump), str(AIRFLOW_VENV / "bin" / "python")],
+            subprocess.run(["bash", "-c", STARTUP_RUNNER, "bash", str(script), str(dump), str(venv / "bin" / "python")],
                            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                            timeout=mwaa.STARTUP_SCRIPT_TIMEOUT, start_new_session=True)
         except subprocess.TimeoutExpired:
@@ -86,11 +87,12 @@ def run_startup_script(supervisor: Supervisor, script: Path, command: str, env: 
     return left
 
 
-def install_requirements(supervisor: Supervisor, command: str, requirements: Path, env: dict[str, str]) -> WiringCheck:
+def install_requirements(supervisor: Supervisor, command: str, requirements: Path, env: dict[str, str],
+                         venv: Path = AIRFLOW_VENV) -> WiringCheck:
     """pip install -r requirements.txt in the container's environment; a failure is reported, not fatal (MWAA's way)."""
     log = supervisor.logs / f"{command}.requirements-install.log"
     with open(log, "wb") as out:
-        done = subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+        done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
                                "--no-input", "-r", str(requirements)], env=env, stdout=out, stderr=subprocess.STDOUT,
                               timeout=mwaa.REQUIREMENTS_TIMEOUT)
     name = f"{command}-requirements"
@@ -119,7 +121,7 @@ class MwaaTwin:
         """startup.sh, then MWAA's merge; an export MWAA would drop stops the twin with its name and why."""
         essentials = self.essentials(command)
         before = {**self.container_env, **mwaa.OPINIONATED, **self.options, **essentials}
-        left = run_startup_script(self.supervisor, script, command, before)
+        left = run_startup_script(self.supervisor, script, command, before, self.stack.airflow_venv)
         merged, dropped = mwaa.merge(self.container_env, left, self.options, essentials)
         if dropped:
             raise TwinError("startup.sh: " + "; ".join(f"export {name} is ignored on MWAA ({why})"
@@ -128,10 +130,11 @@ class MwaaTwin:
 
     def start_container(self, command: str, script: Path, requirements: Path) -> None:
         env = self.environment(command, script)
-        self.checks.append(install_requirements(self.supervisor, command, requirements, env))
+        self.checks.append(install_requirements(self.supervisor, command, requirements, env, self.stack.airflow_venv))
         for process, args in mwaa.CONTAINERS[command].items():
             ports = (self.home.api_port,) if process == "api-server" else ()
-            self.supervisor.start(f"{command}.{process}", [str(AIRFLOW_VENV / "bin" / "airflow"), *args], env=env, ports=ports)
+            self.supervisor.start(f"{command}.{process}", [str(self.stack.airflow_venv / "bin" / "airflow"), *args], env=env,
+                                  ports=ports)
 
 
 def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, CheckContext, list[WiringCheck]]:
@@ -160,7 +163,7 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
     script.write_bytes(objects[environment["startupScriptS3Path"]])
 
     sqs_host, sqs_port, _ = endpoints.address(f"sqs.{stack.region}.amazonaws.com", 443, "Celery broker (SQS)")
-    container_env = {**process_environment(), **aws_env, "AIRFLOW_HOME": str(home.home), "PYTHONUNBUFFERED": "1",
+    container_env = {**process_environment(stack.airflow_venv), **aws_env, "AIRFLOW_HOME": str(home.home), "PYTHONUNBUFFERED": "1",
                      "PYTHONPATH": str(LOOPBACK_SITE), "AIRFLOW_ENV_NAME": stack.environment_name,
                      "AIRFLOW_VERSION": stack.airflow_version, "AWS_REGION": stack.region, "AWS_DEFAULT_REGION": stack.region,
                      "MWAA__SQS__QUEUE_URL": queue_url}
@@ -181,7 +184,7 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
     # migrate-db: no startup script, no requirements; of the options only the default pool's size (MWAA's rule).
     migrate_env = {**container_env, **twin.essentials("migrate-db"),
                    **{k: v for k, v in twin.options.items() if k == "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT"}}
-    migrate_db(supervisor, migrate_env)
+    migrate_db(supervisor, migrate_env, venv=stack.airflow_venv)
     for command in mwaa.CONTAINERS:
         twin.start_container(command, script, requirements)
     wait_healthy(supervisor, home)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from tools.planner import ROOT
 
-from .airflow_procs import ADMIN_USER, AIRFLOW_VENV, AirflowHome, installed_airflow_version
+from .airflow_procs import ADMIN_USER, AirflowHome, venv_for
 from .checks import CheckContext, WiringCheck, check_outputs
 from .errors import TwinError
 from .files import write_private
@@ -73,10 +73,7 @@ def start_twin(target: str, stack_name: str, overrides: dict[str, Any] | None, s
                starter: Callable[[StackWiring, Supervisor], tuple]) -> Twin:
     began = time.monotonic()
     stack = wiring(stack_name, target, overrides)
-    installed = installed_airflow_version()
-    if installed != stack.airflow_version:
-        raise TwinError(f"airflowVersion: the stack runs {stack.airflow_version} but {AIRFLOW_VENV} has Airflow {installed} "
-                        f"(make airflow-venv AIRFLOW_VERSION={stack.airflow_version})")
+    stack.airflow_venv = venv_for(stack.airflow_version)  # checked before anything starts
     home, context, checks = starter(stack, supervisor)
     return Twin(target, stack, supervisor, home, context, checks, started_seconds=time.monotonic() - began)
 

@@ -10,12 +10,15 @@ import base64
 import secrets
 import string
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dill
 
 from components.eks.chart_values import is_airflow_chart
 from tools.planner import AwsMocks, Plan, plan
+
+from .airflow_procs import AIRFLOW_VENV
 
 ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -43,6 +46,8 @@ class StackWiring:
     environment_name: str
     region: str
     bucket: str
+    # The Airflow the twin runs this stack with (session.start_twin sets it: airflow_procs.venv_for).
+    airflow_venv: Path = AIRFLOW_VENV
 
     # -- EKS ---------------------------------------------------------------------------------------------
     def k8s_secret(self, name: str) -> dict[str, str] | None:

@@ -1,0 +1,63 @@
+"""The twins' Airflow per side (tools/twin/airflow_procs.venv_for): the default environment when it has the stack's
+version, .venv-airflow-<version> beside it otherwise, else one line saying how to make one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools.twin import airflow_procs
+from tools.twin.errors import TwinError
+
+
+def fake_venv(path: Path, version: str) -> Path:
+    (path / "lib" / "python3.12" / "site-packages" / f"apache_airflow-{version}.dist-info").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.setattr(airflow_procs, "ROOT", tmp_path)
+    monkeypatch.setattr(airflow_procs, "AIRFLOW_VENV", fake_venv(tmp_path / ".venv-airflow", "3.3.1"))
+    return tmp_path
+
+
+def test_default_environment_when_it_has_the_version(root):
+    assert airflow_procs.venv_for("3.3.1") == root / ".venv-airflow"
+
+
+def test_second_environment_for_another_version(root):
+    second = fake_venv(root / ".venv-airflow-3.2.1", "3.2.1")
+    assert airflow_procs.venv_for("3.2.1") == second
+    assert airflow_procs.process_environment(second)["PATH"].startswith(f"{second / 'bin'}:")
+
+
+def test_no_environment_names_both_ways_to_make_one(root):
+    fake_venv(root / ".venv-airflow-3.0.6", "3.2.1")  # a folder of that name holding another version does not count
+    with pytest.raises(TwinError) as raised:
+        airflow_procs.venv_for("3.0.6")
+    assert str(raised.value) == (f"airflowVersion: the stack runs 3.0.6 but {root / '.venv-airflow'} has Airflow 3.3.1 "
+                                 "(make airflow-venv AIRFLOW_VERSION=3.0.6, or a second one beside it: "
+                                 "bash scripts/setup-twin-airflow-env 3.0.6)")
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("3.3.1", "3.2.1", 'upgrade.airflowVersion: "3.2.1" is not newer than airflowVersion (3.3.1)'),
+    ("2.10.3", "3.3.1", "FROM/TO: the twins run Airflow 3 only (the API server, /api/v2, the execution API); 2.10.3 is "
+                        "Airflow 2; allowed: two 3.x versions"),
+])
+def test_twin_upgrade_refuses_what_the_program_or_the_twins_cannot_run(old, new, expected):
+    from tools.twin.upgrade import check_versions
+
+    with pytest.raises(TwinError) as raised:
+        check_versions("dev", "eks", old, new)
+    assert str(raised.value).startswith(expected)
+
+
+def test_twin_upgrade_needs_both_versions(capsys):
+    from tools.twin import cli
+
+    assert cli.main(["upgrade", "--on", "eks", "--from", "3.2.1"]) == 1
+    assert capsys.readouterr().err.strip() == ("twin: upgrade: --from A and --to B are both needed "
+                                               "(make twin-upgrade TARGET=eks FROM=A TO=B)")

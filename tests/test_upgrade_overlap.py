@@ -1,0 +1,44 @@
+"""`make compare` prices a blue/green upgrade: a second side of each target for upgradeOverlapDays."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_compare import cached_planner, run_cli  # noqa: F401 - cached_planner is a fixture
+
+
+def items_of(data: dict, target: str) -> dict[str, float]:
+    return {i["id"]: i["monthly"] for i in data["targets"][target]["cost"]["items"]}
+
+
+def test_overlap_is_one_more_side_of_each_target_for_the_configured_days(capsys, cached_planner):  # noqa: F811
+    code, out, err = run_cli(capsys, "--stack", "dev", "--json", "--no-plot")
+    assert code == 0, err
+    data = json.loads(out)
+    overlap, hours = data["upgradeOverlap"], data["hoursPerMonth"]
+    mwaa, eks = items_of(data, "mwaa"), items_of(data, "eks")
+    # MWAA: one more environment of the same class and its metadata storage (dev: mw1.micro).
+    assert overlap["mwaa"]["secondSideMonthly"] == pytest.approx(mwaa["target.mwaa.environment"] + mwaa["target.mwaa.metadb"])
+    # EKS: one more RDS instance with its storage, and the node the second release's idle pods need: dev's 3 t3.large
+    # hold 2050m always-on + a 1700m worker pod; green adds 1450m (no second copy of the add-ons) + 1700m = 1 node.
+    node = (eks["target.eks.nodes.airflow"] + eks["target.eks.ebs.airflow"]) / 3
+    rds = eks["target.eks.rds.eks-metadata-db"] + eks["target.eks.rdsStorage.eks-metadata-db"]
+    assert overlap["eks"]["secondSideMonthly"] == pytest.approx(rds + node, abs=0.02)
+    for target in ("mwaa", "eks"):
+        o = overlap[target]
+        assert o["days"] == 7
+        assert o["total"] == pytest.approx(o["secondSideMonthly"] * 7 * 24 / hours, abs=0.01)
+
+
+def test_overlap_days_is_an_assumption_and_the_line_is_printed(capsys, cached_planner):  # noqa: F811
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--json", "--no-plot", "--assume", "upgradeOverlapDays=14")
+    data = json.loads(out)
+    week = json.loads(run_cli(capsys, "--stack", "dev", "--json", "--no-plot")[1])["upgradeOverlap"]
+    assert data["upgradeOverlap"]["eks"]["total"] == pytest.approx(2 * week["eks"]["total"], abs=0.02)
+    assert data["assumptions"]["upgradeOverlapDays"]["value"] == 14
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--markdown", "--no-plot")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "Blue/green upgrade" in line)
+    assert line.startswith("- **Blue/green upgrade, both sides for 7 days (--assume upgradeOverlapDays=N):** MWAA $")
