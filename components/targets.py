@@ -29,9 +29,10 @@ def deploy_targets(platform: SharedPlatform) -> dict[str, Any]:
         subscriptions=[Subscription(s.protocol, s.endpoint) for s in settings.alarms.subscriptions]))
     outputs["alarmTopicArn"] = topic.arn
 
-    def alarms(target: str, environment_name: str, bindings, parent: pulumi.Resource) -> None:
-        """The alarm table on the live side of a target (a side being rehearsed pages nobody)."""
-        TargetAlarms(f"{target}-alarms", TargetAlarmsArgs(target=target, environment_name=environment_name,
+    def alarms(target: str, bindings, parent: pulumi.Resource) -> None:
+        """The alarm table on the live side of a target (a side being rehearsed pages nobody). Alarms are named after
+        the stack's environment, so a cut-over only moves their metrics' dimensions to the new live side."""
+        TargetAlarms(f"{target}-alarms", TargetAlarmsArgs(target=target, environment_name=settings.environment_name,
                                                          bindings=bindings, topic_arn=topic.arn, tags=platform.tags),
                      opts=pulumi.ResourceOptions(parent=parent))
     if settings.target == "mwaa":
@@ -42,19 +43,18 @@ def deploy_targets(platform: SharedPlatform) -> dict[str, Any]:
                             "mwaaUiUrl": mwaa.ui_url, "airflowUiUrl": mwaa.ui_url}
             outputs.update(side_outputs if side.live else _upgrade_outputs(side, side_outputs))
             if side.live:
-                env_name = side.environment_name(settings.environment_name)
-                alarms("mwaa", env_name, mwaa_bindings(env_name), mwaa)
+                alarms("mwaa", mwaa_bindings(side.environment_name(settings.environment_name)), mwaa)
     elif settings.keep_mwaa:
         # Kept beside EKS during a move: the MWAA environment the stack had, never a blue/green side of EKS.
         mwaa = MwaaAirflow("mwaa", MwaaAirflowArgs(platform=platform, side=Side("blue", settings.airflow_version, True)))
-        alarms("mwaa", settings.environment_name, mwaa_bindings(settings.environment_name), mwaa)
+        alarms("mwaa", mwaa_bindings(settings.environment_name), mwaa)
         outputs.update(mwaaEnvironmentArn=mwaa.environment.arn, mwaaExecutionRoleArn=mwaa.execution_role_arn,
                        mwaaUiUrl=mwaa.ui_url)
     if settings.deploys_eks:
         from .eks import EksAirflow, EksAirflowArgs  # noqa: PLC0415 - pulls in the Kubernetes SDK only when needed
 
         eks = EksAirflow("eks", EksAirflowArgs(platform=platform))
-        alarms("eks", settings.environment_name, eks_bindings(settings.environment_name, eks.database_identifier), eks)
+        alarms("eks", eks_bindings(settings.environment_name, eks.database_identifier), eks)
         outputs.update(eks.outputs())
         for side, side_outputs in eks.upgrade_outputs().items():
             outputs.update(_upgrade_outputs(side, side_outputs))
