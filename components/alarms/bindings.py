@@ -1,6 +1,9 @@
 """Which metric each alarm of spec.py reads on each target (the rule stays spec.py's).
 
-MWAA (https://docs.aws.amazon.com/mwaa/latest/userguide/access-metrics-cw.html, "Dimensions" and the metrics tables;
+MWAA (https://docs.aws.amazon.com/mwaa/latest/userguide/access-metrics-cw.html, "Dimensions" and the metrics tables, as
+archived in awsdocs/amazon-mwaa-user-guide doc_source/access-metrics-cw-220.md: each Airflow metric's CloudWatch name
+and dimensions, e.g. ti_failures -> TaskInstanceFailures {DAG: All, Task: All}, pool.queued_slots.<pool> ->
+PoolQueuedSlots {Pool: <pool>}; `make twin-alarms TARGET=mwaa` applies that table to what Airflow emits;
 container/database/queue metrics: https://aws.amazon.com/blogs/compute/introducing-container-database-and-queue-utilization-metrics-for-the-amazon-mwaa-environment/):
 Airflow's StatsD metrics in namespace `AmazonMWAA` with dimensions `Environment` and `Function`; what MWAA itself
 measures (its SQS queue, its Aurora metadata database) in `AWS/MWAA` with `Environment` (and `DatabaseRole`).
@@ -43,8 +46,11 @@ def one(metric: Metric) -> Binding:
 
 
 def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
-    def airflow(name: str, function: str, statsd: str, **extra: str) -> Metric:
-        return Metric(MWAA_NAMESPACE, name, {"Function": function, "Environment": environment_name, **extra}, statsd)
+    def published(name: str, statsd: str, **dimensions: str) -> Metric:
+        return Metric(MWAA_NAMESPACE, name, {**dimensions, "Environment": environment_name}, statsd)
+
+    def airflow(name: str, function: str, statsd: str) -> Metric:
+        return published(name, statsd, Function=function)
 
     def service(name: str, **extra: str) -> Metric:
         return Metric(MWAA_SERVICE_NAMESPACE, name, {"Environment": environment_name, **extra})
@@ -54,12 +60,12 @@ def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
         "triggerer-heartbeat": one(airflow("TriggererHeartbeat", "Triggerer", "triggerer_heartbeat")),
         # Queued but none running, from the pool's own slot counts (the scheduler's view of QUEUED and RUNNING).
         "workers-stalled": Binding({
-            "queued": airflow("QueuedSlots", "Scheduler", "pool.queued_slots.default_pool", Pool="default_pool"),
-            "running": airflow("RunningSlots", "Scheduler", "pool.running_slots.default_pool", Pool="default_pool"),
+            "queued": published("PoolQueuedSlots", "pool.queued_slots.default_pool", Pool="default_pool"),
+            "running": published("PoolRunningSlots", "pool.running_slots.default_pool", Pool="default_pool"),
         }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
         "pool-starving": one(airflow("TasksStarving", "Scheduler", "scheduler.tasks.starving")),
         "dag-import-errors": one(airflow("ImportErrors", "DAG Processing", "dag_processing.import_errors")),
-        "task-failure-burst": one(airflow("TaskInstanceFailures", "Scheduler", "ti_failures")),
+        "task-failure-burst": one(published("TaskInstanceFailures", "ti_failures", DAG="All", Task="All")),
         "broker-oldest-task": one(service("ApproximateAgeOfOldestTask")),
         "metadata-db-cpu": one(service("CPUUtilization", DatabaseRole="WRITER")),
         "metadata-db-freeable-memory": one(service("FreeableMemory", DatabaseRole="WRITER")),

@@ -51,6 +51,10 @@ class StatsdListener:
             with self._lock:
                 self.metrics.extend(parsed)
 
+    def snapshot(self) -> list[Metric]:
+        with self._lock:
+            return list(self.metrics)
+
     def names(self) -> Counter:
         with self._lock:
             return Counter(m.name for m in self.metrics)
