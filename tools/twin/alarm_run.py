@@ -17,7 +17,7 @@ from components.alarms import BY_ID
 from . import faults
 from .alarm_eval import TIME_SCALE, PlannedAlarm, first_alarm, planned_alarms
 from .errors import TwinError
-from .metric_map import Datapoint, Mapping, mapping_for
+from .metric_map import Datapoint, Mapping, mapping_for, published
 from .session import Report, StopOnSignal, Twin, cleanup, exercise, new_supervisor, start_twin
 
 HEALTHY_PERIODS = 3  # the longest provable rule looks at 2 periods; one more for the clock's alignment
@@ -34,6 +34,7 @@ class AlarmReport:
     not_fired: dict[str, str] = field(default_factory=dict)
     not_provable: dict[str, str] = field(default_factory=dict)
     healthy_seconds: float = 0.0
+    published_metrics: int = 0  # metric name x dimension set the agent published during the healthy run
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
 
@@ -110,6 +111,9 @@ def _prove(twin: Twin, report: AlarmReport, began: float, timeout: int) -> bool:
     healthy_end = time.time()
     report.healthy_seconds = healthy_end - ready
     points = mapping.map(statsd.snapshot(), TIME_SCALE)
+    report.published_metrics = len(published(points))
+    report.say(f"{twin.target} healthy run: the agent published {report.published_metrics} metrics "
+               f"(metric name x dimension set in {mapping.namespace}) from {len(statsd.names())} StatsD names")
     for alarm in provable:
         if not points_for(alarm, points) and alarm.treat_missing != "breaching":
             report.say(f"{twin.target} note: no datapoint of {alarm.id}'s metrics while healthy (missing: not breaching)")
