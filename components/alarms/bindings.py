@@ -21,6 +21,12 @@ import pulumi
 
 from .agent import agent_metric_name, agent_namespace
 
+# Tasks starving for pool slots, as default_pool having no free slot through a whole period. Not
+# `scheduler.tasks.starving`: Airflow 3 leaves a pool with no open slot out before it counts starving tasks
+# (scheduler_job_runner.py, `_executable_task_instances_to_queued`: such pools are `starved_pools` and filtered from the
+# query; with every pool full it returns first), so that gauge stays 0 while tasks wait; `make twin-alarms` showed it.
+NO_FREE_SLOT = "IF(open <= 0, 1, 0)"
+
 MWAA_NAMESPACE = "AmazonMWAA"
 MWAA_SERVICE_NAMESPACE = "AWS/MWAA"
 
@@ -63,7 +69,8 @@ def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
             "queued": published("PoolQueuedSlots", "pool.queued_slots.default_pool", Pool="default_pool"),
             "running": published("PoolRunningSlots", "pool.running_slots.default_pool", Pool="default_pool"),
         }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
-        "pool-starving": one(airflow("TasksStarving", "Scheduler", "scheduler.tasks.starving")),
+        "pool-starving": Binding({"open": published("PoolOpenSlots", "pool.open_slots.default_pool", Pool="default_pool")},
+                                 expression=NO_FREE_SLOT),
         "dag-import-errors": one(airflow("ImportErrors", "DAG Processing", "dag_processing.import_errors")),
         "task-failure-burst": one(published("TaskInstanceFailures", "ti_failures", DAG="All", Task="All")),
         "broker-oldest-task": one(service("ApproximateAgeOfOldestTask")),
@@ -88,7 +95,7 @@ def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str]) -> di
             "queued": airflow("airflow.pool.queued_slots.default_pool", "gauge"),
             "running": airflow("airflow.pool.running_slots.default_pool", "gauge"),
         }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
-        "pool-starving": one(airflow("airflow.scheduler.tasks.starving", "gauge")),
+        "pool-starving": Binding({"open": airflow("airflow.pool.open_slots.default_pool", "gauge")}, expression=NO_FREE_SLOT),
         "dag-import-errors": one(airflow("airflow.dag_processing.import_errors", "gauge")),
         "task-failure-burst": one(airflow("airflow.ti_failures", "counter")),
         # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, but Airflow times how long each

@@ -69,3 +69,18 @@ def migrate_result():
     from tools.twin.migrate import run_migrate
 
     return run_migrate("dev", {}, keep=False, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def mwaa_alarms():
+    """`twin-alarms` on MWAA: one twin, healthy run then every fault (tools/twin/alarm_run.py)."""
+    from tools.twin.alarm_run import run_alarms
+
+    return run_alarms("mwaa", "dev", {})
+
+
+@pytest.fixture(scope="session")
+def eks_alarms():
+    from tools.twin.alarm_run import run_alarms
+
+    return run_alarms("eks", "dev", {})

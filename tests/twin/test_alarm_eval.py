@@ -144,3 +144,23 @@ def test_unwatched_probes_stop_and_never_fail_the_twin():
     runner.check()
     runner.stop()
     assert probe.failures == 0
+
+
+def test_mwaa_statsd_essentials_go_to_the_twins_listener_by_one_visible_rewrite():
+    from tools.twin import mwaa_runtime
+    from tools.twin.agent import MWAA_CONTAINER
+    from tools.twin.endpoints import Endpoints, Service, rewrite_host_port
+
+    essential = mwaa_runtime.essential("scheduler", "3.3.1", "https://sqs/q/airflow-celery-x", "us-east-1", use_ssl=False)
+    assert {k: essential[k] for k in ("AIRFLOW__METRICS__STATSD_ON", "AIRFLOW__METRICS__STATSD_HOST",
+                                      "AIRFLOW__METRICS__STATSD_PORT", "AIRFLOW__METRICS__STATSD_PREFIX")} == {
+        "AIRFLOW__METRICS__STATSD_ON": "True", "AIRFLOW__METRICS__STATSD_HOST": "localhost",
+        "AIRFLOW__METRICS__STATSD_PORT": "8125", "AIRFLOW__METRICS__STATSD_PREFIX": "airflow"}
+    endpoints = Endpoints()
+    endpoints.declare(Service("MWAA's CloudWatch metrics agent (StatsD)", "localhost", 8125, pod=MWAA_CONTAINER), 40001)
+    moved = rewrite_host_port(essential, "AIRFLOW__METRICS__STATSD_HOST", "AIRFLOW__METRICS__STATSD_PORT", endpoints,
+                              "MWAA essential setting", from_pod=MWAA_CONTAINER)
+    assert (moved["AIRFLOW__METRICS__STATSD_HOST"], moved["AIRFLOW__METRICS__STATSD_PORT"]) == ("127.0.0.1", "40001")
+    with pytest.raises(TwinError, match="AIRFLOW__METRICS__STATSD_HOST/AIRFLOW__METRICS__STATSD_PORT: endpoint localhost:9125"):
+        rewrite_host_port({**essential, "AIRFLOW__METRICS__STATSD_PORT": "9125"}, "AIRFLOW__METRICS__STATSD_HOST",
+                          "AIRFLOW__METRICS__STATSD_PORT", endpoints, "MWAA essential setting", from_pod=MWAA_CONTAINER)

@@ -158,9 +158,11 @@ def _phase(twin: Twin, api, report: AlarmReport, mapping: Mapping, alarms: list[
                 report.say(f"{alarm_id} ALARM after {report.fired[alarm_id]:.0f} s  ({alarm.describe()})")
                 del pending[alarm_id]
         time.sleep(EVALUATE_EVERY)
+    everything = mapping.map(twin.context.statsd.snapshot(), TIME_SCALE) if pending else []
     for alarm_id, alarm in pending.items():
         report.not_fired[alarm_id] = (f"did not reach ALARM within {PHASE_TIMEOUT:.0f} s of its fault "
                                       f"({faults.BY_ALARM[alarm_id].what}); last periods {last.get(alarm_id)}; "
+                                      f"{len(points_for(alarm, everything))} datapoints of its metrics in the whole run; "
                                       f"rule {alarm.describe()}")
         report.say(f"{alarm_id} NOT FIRED: {report.not_fired[alarm_id]}")
 
