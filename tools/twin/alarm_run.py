@@ -35,6 +35,7 @@ class AlarmReport:
     not_provable: dict[str, str] = field(default_factory=dict)
     healthy_seconds: float = 0.0
     published_metrics: int = 0  # metric name x dimension set the agent published during the healthy run
+    dropped: int = 0  # datagrams the kernel dropped before the listener read them
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
 
@@ -131,6 +132,7 @@ def _prove(twin: Twin, report: AlarmReport, began: float, timeout: int) -> bool:
     for alarm in provable:
         if alarm.id not in faults.BY_ALARM:
             report.not_fired[alarm.id] = "no fault injects it (tools/twin/faults.py)"
+    report.dropped = statsd.dropped()
     _summary(twin.target, report, [a.id for a in planned_alarms(twin.stack)])
     return report.ok
 
@@ -173,6 +175,8 @@ def _summary(target: str, report: AlarmReport, ids: list[str]) -> None:
             report.say(f"{alarm_id} not provable here: {report.not_provable[alarm_id]}")
         elif alarm_id in report.fired_healthy:
             report.say(f"{alarm_id} FIRED WHILE HEALTHY: {report.fired_healthy[alarm_id]}")
+    if report.dropped:
+        report.say(f"{target} note: the kernel dropped {report.dropped} StatsD datagrams before the twin read them")
     verdict = "every provable alarm fired, none while healthy" if report.ok else "FAILED"
     report.say(f"{target} twin-alarms: {len(report.fired)} fired, {len(report.not_fired)} did not, "
                f"{len(report.fired_healthy)} fired while healthy, {len(report.not_provable)} not provable here: {verdict}")

@@ -24,6 +24,7 @@ table's pattern (SchedulerHeartbeat: Function Scheduler), not read.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -108,19 +109,19 @@ def mwaa_mapping(stack: StackWiring) -> Mapping:
     table = [(re.compile(pattern), name, dims) for pattern, name, dims in MWAA_TABLE]
     environment = stack.environment_name
 
+    @functools.lru_cache(maxsize=None)
+    def published_as(statsd_name: str) -> tuple[str, frozenset] | None:
+        if not statsd_name.startswith(MWAA_PREFIX):
+            return None
+        for pattern, name, dims in table:
+            match = pattern.fullmatch(statsd_name[len(MWAA_PREFIX):])
+            if match:
+                values = {k: v.format(**match.groupdict()) for k, v in dims.items()}
+                return name, frozenset({**values, "Environment": environment}.items())
+        return None
+
     def mapped(metrics: list[Metric], _scale: float) -> list[Datapoint]:
-        points = []
-        for m in metrics:
-            if not m.name.startswith(MWAA_PREFIX):
-                continue
-            for pattern, name, dims in table:
-                match = pattern.fullmatch(m.name[len(MWAA_PREFIX):])
-                if match:
-                    values = {k: v.format(**match.groupdict()) for k, v in dims.items()}
-                    points.append(Datapoint(m.at, "AmazonMWAA", name,
-                                            frozenset({**values, "Environment": environment}.items()), m.value))
-                    break
-        return points
+        return [Datapoint(m.at, "AmazonMWAA", *found, m.value) for m in metrics if (found := published_as(m.name))]
 
     return Mapping("AmazonMWAA", mapped)
 
