@@ -54,6 +54,16 @@ def test_only_complete_periods_after_the_window_start_count():
     assert first_alarm(heartbeat_rule(), points, since=t0 + 7, until=t0 + 45).alarmed_at is None
 
 
+def test_a_fault_counts_from_the_period_it_started_in():
+    t0 = 1_000_000 * PERIOD
+    failures = [Datapoint(t0 + 12 + i * 0.5, "NS", "F", frozenset(), 1.0) for i in range(4)]  # 4 failures at +12..+13.5 s
+    burst = heartbeat_rule(queries=[Query("m", "NS", "F", frozenset(), "Sum", 300)], comparison="GreaterThanOrEqualToThreshold",
+                           threshold=3, evaluation_periods=1, datapoints_to_alarm=1, treat_missing="notBreaching")
+    # Injected at +10 s: the burst lands in the period that started before the fault, which CloudWatch evaluates too.
+    assert first_alarm(burst, failures, since=t0 + 10, until=t0 + 30, period_of_since=True).alarmed_at == t0 + 15
+    assert first_alarm(burst, failures, since=t0 + 10, until=t0 + 30).alarmed_at is None  # healthy-run rule: whole periods
+
+
 def test_metric_math_alarm_reads_each_query_then_the_expression():
     t0 = 1_000_000 * PERIOD
     queued = Query("queued", "NS", "Q", frozenset(), "Maximum", 300)

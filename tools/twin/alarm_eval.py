@@ -163,12 +163,14 @@ def period_value(alarm: PlannedAlarm, points: list[Datapoint], start: float, end
     return _math(alarm.expression, values)
 
 
-def first_alarm(alarm: PlannedAlarm, points: Iterable[Datapoint], since: float, until: float) -> Evaluation:
-    """The first evaluation in [since, until] that puts the alarm in ALARM, looking only at periods that start at or
-    after `since` (a window of the twin's life: the healthy run, or a fault)."""
+def first_alarm(alarm: PlannedAlarm, points: Iterable[Datapoint], since: float, until: float,
+                period_of_since: bool = False) -> Evaluation:
+    """The first evaluation in [since, until] that puts the alarm in ALARM. The periods looked at start at or after
+    `since` (the healthy run: nothing before it counts), or, with `period_of_since`, from the period `since` falls in
+    (a fault: its effect can land in the period it started in, as CloudWatch would see it)."""
     points = list(points)
     p = alarm.period
-    first = math.ceil(since / p)  # index of the first complete period inside the window
+    first = math.floor(since / p) if period_of_since else math.ceil(since / p)
     last = math.floor(until / p)  # periods [first, last) are complete
     breaches: list[bool] = []
     values: list[float | None] = []

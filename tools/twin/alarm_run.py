@@ -153,7 +153,8 @@ def _phase(twin: Twin, api, report: AlarmReport, mapping: Mapping, alarms: list[
         points = mapping.map([m for m in twin.context.statsd.snapshot() if m.at >= since], TIME_SCALE)
         now = time.time()
         for alarm_id, alarm in list(pending.items()):
-            evaluation = first_alarm(alarm, points_for(alarm, points), since=started[alarm_id], until=now)
+            evaluation = first_alarm(alarm, points_for(alarm, points), since=started[alarm_id], until=now,
+                                     period_of_since=True)
             last[alarm_id] = evaluation.values
             if evaluation.alarmed_at is not None:
                 report.fired[alarm_id] = evaluation.alarmed_at - started[alarm_id]
