@@ -174,3 +174,11 @@ def test_mwaa_statsd_essentials_go_to_the_twins_listener_by_one_visible_rewrite(
     with pytest.raises(TwinError, match="AIRFLOW__METRICS__STATSD_HOST/AIRFLOW__METRICS__STATSD_PORT: endpoint localhost:9125"):
         rewrite_host_port({**essential, "AIRFLOW__METRICS__STATSD_PORT": "9125"}, "AIRFLOW__METRICS__STATSD_HOST",
                           "AIRFLOW__METRICS__STATSD_PORT", endpoints, "MWAA essential setting", from_pod=MWAA_CONTAINER)
+
+
+@pytest.mark.parametrize("argv", [["alarms"], ["eks", "--target", "eks"]])
+def test_alarms_needs_its_target_and_only_alarms_takes_one(argv, capsys):
+    from tools.twin import cli
+
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().err.strip() == "twin: --target: eks or mwaa, with (and only with) `alarms`"

@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.target == "alarms":
             from .alarm_run import run_alarms
 
-            return 0 if run_alarms(args.alarms_target, args.stack, overrides, timeout=args.timeout).ok else 1
+            report = run_alarms(args.alarms_target, args.stack, overrides, timeout=args.timeout)
+            print(f"{args.alarms_target} twin-alarms: {report.seconds:.0f} s from start to everything stopped")
+            return 0 if report.ok else 1
         if args.target == "migrate":
             from .migrate import run_migrate
 
