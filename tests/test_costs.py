@@ -417,8 +417,8 @@ def test_alarms_are_priced_per_alarm_metric_and_the_eks_agents_metrics():
     result = compare("dev", pinned_plans(), table, Assumptions({**NO_GROWTH, "eksAgentCustomMetrics": 40}), as_of=AS_OF)
     mwaa, eks = by_id(result.targets["mwaa"].items), by_id(result.targets["eks"].items)
     for items, math in ((mwaa, 2), (eks, 3)):
-        # 9 alarms of 300 s periods; workers-stalled reads 2 metrics through metric math (pool-starving and EKS's broker-oldest-task
-        # 1, converting milliseconds): 10 alarm metrics x 0.10
+        # 9 alarms of 300 s periods, 10 alarm metrics x 0.10: metric math in workers-stalled (2 metrics) and pool-starving
+        # (1), and on EKS broker-oldest-task (1, milliseconds to seconds)
         alarms = items["target.alarms.alarmStandardMetricMonth"]
         assert (alarms.quantity, alarms.monthly) == (10, pytest.approx(1.0))
         assert alarms.label.endswith("(9)") and alarms.note.startswith(f"{math} with metric math")
