@@ -78,10 +78,14 @@ local-airflow-status:
 	@bash scripts/local-airflow status
 
 # Live twins of each target on this machine (tools/twin; README "Twins"): TARGET=eks|mwaa, ARGS=--keep|--stop|--broker in-cluster.
-.PHONY: twin twin-migrate twin-packages
+.PHONY: twin twin-migrate twin-alarms twin-packages
 TARGET ?= eks
 twin: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	$(VENV)/bin/python -m tools.twin $(TARGET) --stack $(STACK) $(ARGS)
+
+# Every alarm of the plan proven on a live twin: healthy run, then one fault per alarm (README "Alarms").
+twin-alarms: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
+	$(VENV)/bin/python -m tools.twin alarms --target $(TARGET) --stack $(STACK) $(ARGS)
 
 twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM)
 	$(VENV)/bin/python -m tools.twin migrate --stack $(STACK) $(ARGS)

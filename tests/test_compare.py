@@ -292,3 +292,12 @@ def test_headline_says_which_side_is_less_redundant():
     same = compare("dev", pinned_plans(eks={**PINNED["eks"], "replicas": {"scheduler": 2, "apiServer": 2}}),
                    tiny_table(), SCAN_3X, as_of=AS_OF)
     assert "Like for like: both run 2 scheduler(s) and 2 web/API server(s) at least." in headline(same)
+
+
+def test_compare_shows_the_alarms_and_the_eks_agents_metrics_with_their_sources(capsys):
+    code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot", "--verbose")
+    assert code == 0
+    assert "CloudWatch alarms, standard resolution (9)" in out
+    assert "CloudWatch agent's custom metrics (StatsD)" in out
+    for key in ("cloudwatch.alarmStandardMetricMonth", "cloudwatch.customMetricMonth"):
+        assert key in out.split("Prices used", 1)[1]

@@ -46,6 +46,8 @@ TINY_PRICES = {
     "elasticache.redis.cache.t4g.micro": 0.02, "elasticache.valkeyFactor": 0.8,
     "rds.postgres.db.t4g.micro": 0.02, "rds.gp3Storage": 0.1, "rds.multiAzMultiplier": 2,
     "dataTransfer.crossAzGb": 0.02,
+    # Zero here so the literal totals below stay about the rest; test_alarms_are_priced_per_alarm_metric prices them.
+    "cloudwatch.alarmStandardMetricMonth": 0, "cloudwatch.alarmHighResolutionMetricMonth": 0, "cloudwatch.customMetricMonth": 0,
 }
 TINY_FACTS = {
     "mwaa.classes": {"source": "test", "classes": {"mw1.micro": {"tasksPerWorker": 3}, "mw1.small": {"tasksPerWorker": 5},
@@ -166,7 +168,8 @@ def test_real_price_file_mwaa_items_are_the_arithmetic_of_its_entries():
     assert "target.mwaa.webservers" not in items
     expected_target = (730 * price("mwaa.environment.mw1.small") + 2 * 730 * price("mwaa.worker.mw1.small")
                        + 730 * price("mwaa.scheduler.mw1.small") + 10 * price("mwaa.metadbStorage")
-                       + 5 * price("logs.ingestGb") + 5 * price("logs.storageGbMonth"))
+                       + 5 * price("logs.ingestGb") + 5 * price("logs.storageGbMonth")
+                       + 10 * price("cloudwatch.alarmStandardMetricMonth"))  # 9 alarms, 10 alarm metrics
     expected_shared = (730 * price("nat.hour") + 20 * price("nat.gb") + 730 * price("publicIpv4.hour")
                        + price("kms.keyMonth") + price("secretsmanager.secretMonth") + 5 * price("s3.standardGbMonth"))
     assert result.targets["mwaa"].total == pytest.approx(expected_target + expected_shared)
@@ -406,3 +409,38 @@ def test_unpriced_notes_are_each_targets_own_and_the_shared_one_comes_once_at_th
     assert len(result.notes) == len(set(result.notes))
     assert "MWAA's web server endpoint is part of the environment price: no load balancer to add" in result.notes
     assert any(note.startswith("pulumi-eks creates the cluster's IAM roles") for note in result.notes)
+
+
+def test_alarms_are_priced_per_alarm_metric_and_the_eks_agents_metrics():
+    table = tiny_table(**{"cloudwatch.alarmStandardMetricMonth": 0.1, "cloudwatch.alarmHighResolutionMetricMonth": 0.3,
+                          "cloudwatch.customMetricMonth": 0.3})
+    result = compare("dev", pinned_plans(), table, Assumptions({**NO_GROWTH, "eksAgentCustomMetrics": 40}), as_of=AS_OF)
+    mwaa, eks = by_id(result.targets["mwaa"].items), by_id(result.targets["eks"].items)
+    for items, math in ((mwaa, 2), (eks, 3)):
+        # 9 alarms of 300 s periods, 10 alarm metrics x 0.10: metric math in workers-stalled (2 metrics) and pool-starving
+        # (1), and on EKS broker-oldest-task (1, milliseconds to seconds)
+        alarms = items["target.alarms.alarmStandardMetricMonth"]
+        assert (alarms.quantity, alarms.monthly) == (10, pytest.approx(1.0))
+        assert alarms.label.endswith("(9)") and alarms.note.startswith(f"{math} with metric math")
+        assert "target.alarms.alarmHighResolutionMetricMonth" not in items
+    # EKS: the agent's custom metrics (an assumption, measured by twin-alarms) x 0.30; MWAA's are the service's own.
+    assert (eks["target.eks.agentMetrics"].quantity, eks["target.eks.agentMetrics"].monthly) == (40, pytest.approx(12.0))
+    assert eks["target.eks.agentMetrics"].assumption == "eksAgentCustomMetrics"
+    assert "target.eks.agentMetrics" not in mwaa
+    base = compare("dev", pinned_plans(), tiny_table(), Assumptions(NO_GROWTH), as_of=AS_OF)
+    assert result.targets["mwaa"].total == pytest.approx(base.targets["mwaa"].total + 1.0)
+    assert result.targets["eks"].total == pytest.approx(base.targets["eks"].total + 1.0 + 12.0)
+
+
+def test_a_high_resolution_alarm_is_priced_at_the_high_resolution_rate():
+    from tools.compare.costs import Pricer, _alarms
+    from tools.compare.declared import Alarm, Declared
+
+    table = tiny_table(**{"cloudwatch.alarmStandardMetricMonth": 0.1, "cloudwatch.alarmHighResolutionMetricMonth": 0.3})
+    pricer = Pricer(table, "us-east-1")
+    decl = Declared(target="mwaa", region="us-east-1", platform={},
+                    alarms=(Alarm("fast", 1, 10, False), Alarm("slow", 2, 300, True)))
+    _alarms(pricer, decl, Assumptions(NO_GROWTH))
+    items = by_id(pricer.items)
+    assert items["target.alarms.alarmHighResolutionMetricMonth"].monthly == pytest.approx(0.3)
+    assert items["target.alarms.alarmStandardMetricMonth"].monthly == pytest.approx(0.2)

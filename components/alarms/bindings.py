@@ -1,6 +1,9 @@
 """Which metric each alarm of spec.py reads on each target (the rule stays spec.py's).
 
-MWAA (https://docs.aws.amazon.com/mwaa/latest/userguide/access-metrics-cw.html, "Dimensions" and the metrics tables;
+MWAA (https://docs.aws.amazon.com/mwaa/latest/userguide/access-metrics-cw.html, "Dimensions" and the metrics tables, as
+archived in awsdocs/amazon-mwaa-user-guide doc_source/access-metrics-cw-220.md: each Airflow metric's CloudWatch name
+and dimensions, e.g. ti_failures -> TaskInstanceFailures {DAG: All, Task: All}, pool.queued_slots.<pool> ->
+PoolQueuedSlots {Pool: <pool>}; `make twin-alarms TARGET=mwaa` applies that table to what Airflow emits;
 container/database/queue metrics: https://aws.amazon.com/blogs/compute/introducing-container-database-and-queue-utilization-metrics-for-the-amazon-mwaa-environment/):
 Airflow's StatsD metrics in namespace `AmazonMWAA` with dimensions `Environment` and `Function`; what MWAA itself
 measures (its SQS queue, its Aurora metadata database) in `AWS/MWAA` with `Environment` (and `DatabaseRole`).
@@ -17,6 +20,12 @@ from typing import Mapping
 import pulumi
 
 from .agent import agent_metric_name, agent_namespace
+
+# Tasks starving for pool slots, as default_pool having no free slot through a whole period. Not
+# `scheduler.tasks.starving`: Airflow 3 leaves a pool with no open slot out before it counts starving tasks
+# (scheduler_job_runner.py, `_executable_task_instances_to_queued`: such pools are `starved_pools` and filtered from the
+# query; with every pool full it returns first), so that gauge stays 0 while tasks wait; `make twin-alarms` showed it.
+NO_FREE_SLOT = "IF(open <= 0, 1, 0)"
 
 MWAA_NAMESPACE = "AmazonMWAA"
 MWAA_SERVICE_NAMESPACE = "AWS/MWAA"
@@ -43,8 +52,11 @@ def one(metric: Metric) -> Binding:
 
 
 def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
-    def airflow(name: str, function: str, statsd: str, **extra: str) -> Metric:
-        return Metric(MWAA_NAMESPACE, name, {"Function": function, "Environment": environment_name, **extra}, statsd)
+    def published(name: str, statsd: str, **dimensions: str) -> Metric:
+        return Metric(MWAA_NAMESPACE, name, {**dimensions, "Environment": environment_name}, statsd)
+
+    def airflow(name: str, function: str, statsd: str) -> Metric:
+        return published(name, statsd, Function=function)
 
     def service(name: str, **extra: str) -> Metric:
         return Metric(MWAA_SERVICE_NAMESPACE, name, {"Environment": environment_name, **extra})
@@ -54,12 +66,13 @@ def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
         "triggerer-heartbeat": one(airflow("TriggererHeartbeat", "Triggerer", "triggerer_heartbeat")),
         # Queued but none running, from the pool's own slot counts (the scheduler's view of QUEUED and RUNNING).
         "workers-stalled": Binding({
-            "queued": airflow("QueuedSlots", "Scheduler", "pool.queued_slots.default_pool", Pool="default_pool"),
-            "running": airflow("RunningSlots", "Scheduler", "pool.running_slots.default_pool", Pool="default_pool"),
+            "queued": published("PoolQueuedSlots", "pool.queued_slots.default_pool", Pool="default_pool"),
+            "running": published("PoolRunningSlots", "pool.running_slots.default_pool", Pool="default_pool"),
         }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
-        "pool-starving": one(airflow("TasksStarving", "Scheduler", "scheduler.tasks.starving")),
+        "pool-starving": Binding({"open": published("PoolOpenSlots", "pool.open_slots.default_pool", Pool="default_pool")},
+                                 expression=NO_FREE_SLOT),
         "dag-import-errors": one(airflow("ImportErrors", "DAG Processing", "dag_processing.import_errors")),
-        "task-failure-burst": one(airflow("TaskInstanceFailures", "Scheduler", "ti_failures")),
+        "task-failure-burst": one(published("TaskInstanceFailures", "ti_failures", DAG="All", Task="All")),
         "broker-oldest-task": one(service("ApproximateAgeOfOldestTask")),
         "metadata-db-cpu": one(service("CPUUtilization", DatabaseRole="WRITER")),
         "metadata-db-freeable-memory": one(service("FreeableMemory", DatabaseRole="WRITER")),
@@ -82,7 +95,7 @@ def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str]) -> di
             "queued": airflow("airflow.pool.queued_slots.default_pool", "gauge"),
             "running": airflow("airflow.pool.running_slots.default_pool", "gauge"),
         }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
-        "pool-starving": one(airflow("airflow.scheduler.tasks.starving", "gauge")),
+        "pool-starving": Binding({"open": airflow("airflow.pool.open_slots.default_pool", "gauge")}, expression=NO_FREE_SLOT),
         "dag-import-errors": one(airflow("airflow.dag_processing.import_errors", "gauge")),
         "task-failure-burst": one(airflow("airflow.ti_failures", "counter")),
         # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, but Airflow times how long each

@@ -46,7 +46,8 @@ ALARMS: tuple[AlarmSpec, ...] = (
                    treat_missing_data="breaching", unit="Count")),
     AlarmSpec("workers-stalled", "tasks are queued but none runs: the Celery workers are gone or stuck",
               Rule("Maximum", "GreaterThanOrEqualToThreshold", 1, evaluation_periods=2, datapoints_to_alarm=2)),
-    AlarmSpec("pool-starving", "tasks wait for pool slots: a pool is too small or held by stuck tasks",
+    AlarmSpec("pool-starving", "default_pool had no free slot for 10 minutes: tasks wait for slots (pool too small or "
+                               "held by stuck tasks)",
               Rule("Maximum", "GreaterThanOrEqualToThreshold", 1, evaluation_periods=2, datapoints_to_alarm=2)),
     AlarmSpec("dag-import-errors", "a DAG file fails to import: its DAG is not scheduled",
               Rule("Maximum", "GreaterThanOrEqualToThreshold", 1, unit="Count")),

@@ -76,3 +76,18 @@ def upgrade_result(request):
     from tools.twin.upgrade import run_upgrade
 
     return run_upgrade("dev", request.param, "3.2.1", "3.3.1", {}, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def mwaa_alarms():
+    """`twin-alarms` on MWAA: one twin, healthy run then every fault (tools/twin/alarm_run.py)."""
+    from tools.twin.alarm_run import run_alarms
+
+    return run_alarms("mwaa", "dev", {})
+
+
+@pytest.fixture(scope="session")
+def eks_alarms():
+    from tools.twin.alarm_run import run_alarms
+
+    return run_alarms("eks", "dev", {})

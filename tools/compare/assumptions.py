@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Assumption] = {
     "s3StorageGb": Assumption(5, "GB", "stored in the Airflow bucket (DAGs, requirements, data; EKS task logs also go here)"),
     "mwaaLogsGbPerMonth": Assumption(5, "GB/month", "Airflow logs MWAA sends to CloudWatch Logs (5 log types at the configured level), ingested and kept a month"),
     "eksLogsGbPerMonth": Assumption(5, "GB/month", "EKS control-plane logs (api, audit, authenticator, controllerManager, scheduler) in CloudWatch Logs, ingested and kept a month"),
+    "eksAgentCustomMetrics": Assumption(108, "metrics", "custom metrics the CloudWatch agent publishes from Airflow's StatsD on EKS (metric name x dimension set, as the agent maps them): 108 in the healthy run of this repository's 3 DAGs, measured 2026-12-06 by `make twin-alarms TARGET=eks`; per-DAG, per-task and per-pool metrics add more with each DAG"),
     "mwaaMetadbGb": Assumption(10, "GB", "MWAA metadata database storage (AWS's own pricing example uses 10 GB)"),
     # usage that grows with the workload (per task-hour: one task running for an hour), priced in the scan
     "taskLogGbPerTaskHour": Assumption(0.01, "GB/task-hour", "task logs written per task-hour: to CloudWatch Logs on MWAA (ingested and kept a month), to S3 on EKS (kept a month)"),

@@ -269,11 +269,32 @@ def declared_cost(decl: Declared, table: PriceTable, assume: Assumptions, *, as_
     if decl.eks_clusters:
         _logs(p, "target.eks", "eksLogsGbPerMonth", "CloudWatch Logs (EKS control plane)", assume,
               decl.retention.get("eksControlPlane"))
+    _alarms(p, decl, assume)
     return p.items
 
 
+def _alarms(p: Pricer, decl: Declared, assume: Assumptions) -> None:
+    """The alarms per alarm metric and resolution, as CloudWatch bills them; on EKS the custom metrics the CloudWatch
+    agent publishes from Airflow's StatsD (MWAA's own metrics are published by the service)."""
+    for resolution, key, alarms in (
+            ("standard resolution", "cloudwatch.alarmStandardMetricMonth", [a for a in decl.alarms if a.period >= 60]),
+            ("high resolution", "cloudwatch.alarmHighResolutionMetricMonth", [a for a in decl.alarms if a.period < 60])):
+        if alarms:
+            math = [a for a in alarms if a.math]
+            p.add(f"target.alarms.{key.split('.')[1]}", "target",
+                  f"CloudWatch alarms, {resolution} ({len(alarms)})", sum(a.metrics for a in alarms),
+                  "alarm-metric-months", key, note=f"{len(math)} with metric math, billed for each metric it reads; "
+                                                   "free tier not applied")
+    if decl.eks_clusters and decl.alarms:
+        p.add("target.eks.agentMetrics", "target", "CloudWatch agent's custom metrics (StatsD)",
+              assume["eksAgentCustomMetrics"], "metric-months", "cloudwatch.customMetricMonth",
+              note="assumption: metric name x dimension set, as the agent maps them; grows with DAGs and tasks",
+              assumption="eksAgentCustomMetrics")
+
+
 # Left out of both targets alike: core.compare adds it once, after the targets' own notes.
-SHARED_UNPRICED_NOTE = "data transfer out to the internet, CloudWatch metrics and S3 requests are not included"
+SHARED_UNPRICED_NOTE = ("data transfer out to the internet, CloudWatch API requests (the EKS agent's PutMetricData), SNS "
+                        "notifications and S3 requests are not included")
 
 
 def unpriced_notes(decl: Declared) -> list[str]:

@@ -37,6 +37,7 @@ T_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 T_LB = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer")
 T_K8S_SERVICE = "kubernetes:core/v1:Service"
 T_HELM = "kubernetes:helm.sh/v3:Release"
+T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 def split(plan: Plan) -> dict[str, list[PlannedResource]]:
@@ -150,6 +151,24 @@ class CeleryWorkers:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """A MetricAlarm as CloudWatch bills it: per metric it reads, at its resolution."""
+
+    name: str
+    metrics: int  # metrics read (a metric-math alarm: each query's metric)
+    period: int  # seconds: under 60 is a high-resolution alarm
+    math: bool
+
+
+def alarm_of(resource: PlannedResource) -> Alarm:
+    queries = [q for q in resource.inputs.get("metricQueries") or [] if "metric" in q]
+    if queries:
+        return Alarm(resource.inputs.get("name", resource.name), len(queries),
+                     min(int(q["metric"]["period"]) for q in queries), True)
+    return Alarm(resource.inputs.get("name", resource.name), 1, int(_required(resource, "period")), False)
+
+
+@dataclass(frozen=True)
 class PodSizes:
     """What the EKS plan's pods request, read from the Airflow release's values and the stack config the plan ran
     with (the same settings the program fits onto nodes: components/settings)."""
@@ -180,6 +199,7 @@ class Declared:
     # "eksControlPlane" (the cluster's log group), "eksTaskLogs" (s3://<bucket>/logs/ lifecycle expiry)
     retention: dict[str, int | None] = field(default_factory=dict)
     replicas: dict[str, int] = field(default_factory=dict)  # EKS: scheduler and apiServer replicas (chart values)
+    alarms: tuple[Alarm, ...] = ()
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -357,7 +377,8 @@ def declared(plan: Plan, target: str) -> Declared:
         node_autoscaler=any(any(word in str(r.inputs.get("chart", "")) for word in ("autoscaler", "karpenter"))
                             for r in of(T_HELM)),
         retention=retention_of(everything, target),
-        replicas=_replicas(airflow_release_values(everything)) if clusters else {})
+        replicas=_replicas(airflow_release_values(everything)) if clusters else {},
+        alarms=tuple(alarm_of(r) for r in of(T_ALARM)))
 
 
 def _replicas(values: dict) -> dict[str, int]:

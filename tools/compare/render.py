@@ -13,7 +13,7 @@ from .workload import BreakEven
 
 UNIT_SHORT = {"hours": "h", "instance-hours": "h", "node-hours": "h", "worker-hours": "h", "IP-hours": "h",
               "AZ-hours": "AZ-h", "GB-months": "GB-mo", "key-months": "mo", "secret-months": "mo", "GB": "GB",
-              "endpoints": "", "factor": ""}
+              "endpoints": "", "factor": "", "alarm-metric-months": "mo", "metric-months": "mo"}
 
 
 def short_type(token: str) -> str:

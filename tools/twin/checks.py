@@ -9,6 +9,7 @@ from typing import Callable
 
 from . import aws
 from .runs import AirflowApi, DagResult
+from .statsd import StatsdListener
 from .wiring import StackWiring
 
 
@@ -31,6 +32,7 @@ class CheckContext:
     deployment_target: str  # what DEPLOYMENT_TARGET must say inside tasks ("eks" from the chart env, "mwaa" from startup.sh)
     remote_logs: bool  # task logs must be in the bucket's logs/ prefix (EKS remote logging)
     after_runs: Callable[[], WiringCheck] | None = None  # a wiring check that needs the runs done (e.g. the broker)
+    statsd: StatsdListener | None = None  # what Airflow emitted to the target's metrics agent (twin-alarms reads it)
 
 
 def _primes_below(stop: int) -> int:

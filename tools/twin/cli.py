@@ -1,4 +1,5 @@
-"""`python -m tools.twin eks|mwaa|migrate`: run a live twin of a target (see README, "Twins")."""
+"""`python -m tools.twin eks|mwaa|migrate|alarms`: run a live twin of a target (see README, "Twins"); `alarms --target
+eks|mwaa` proves every alarm of the plan on it (tools/twin/alarm_run.py, README "Alarms")."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ BROKERS = ("elasticache", "in-cluster")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.twin", description=__doc__)
-    parser.add_argument("target", choices=["eks", "mwaa", "migrate", "upgrade"])
+    parser.add_argument("target", choices=["eks", "mwaa", "migrate", "upgrade", "alarms"])
+    parser.add_argument("--target", dest="alarms_target", choices=["eks", "mwaa"],
+                        help="alarms only: the target whose alarms to prove")
     parser.add_argument("--stack", default="dev", help="stack config Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--broker", choices=BROKERS, help="EKS only: override eks.broker for this run")
     parser.add_argument("--keep", action="store_true", help="leave the twin running; prints the UI URL and admin login")
@@ -78,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 print(stop_kept(name))
             return 0
-        if args.broker and args.target != "eks":
+        if args.broker and args.target != "eks" and args.alarms_target != "eks":
             raise TwinError("--broker: only with the eks target")
+        if (args.target == "alarms") != (args.alarms_target is not None):
+            raise TwinError("--target: eks or mwaa, with (and only with) `alarms`")
         overrides = overrides_for(args.stack, args.broker)
         if args.target == "upgrade":
             from .upgrade import run_upgrade
@@ -88,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise TwinError("upgrade: --from A and --to B are both needed (make twin-upgrade TARGET=eks FROM=A TO=B)")
             return 0 if run_upgrade(args.stack, args.on, args.from_version, args.to_version, overrides,
                                     args.timeout).ok else 1
+        if args.target == "alarms":
+            from .alarm_run import run_alarms
+
+            report = run_alarms(args.alarms_target, args.stack, overrides, timeout=args.timeout)
+            print(f"{args.alarms_target} twin-alarms: {report.seconds:.0f} s from start to everything stopped")
+            return 0 if report.ok else 1
         if args.target == "migrate":
             from .migrate import run_migrate
 

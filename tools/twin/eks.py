@@ -277,7 +277,8 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
                        passwords_file=write_private(supervisor.workdir / "admin-password", password))
     twin.checks += [_skipped_line(kubelet), _fab_login(rendered, home)]
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=_task_env(rendered).get("DEPLOYMENT_TARGET", "unknown"),
-                           remote_logs=_remote_logging(rendered), after_runs=lambda: _after_runs(twin, kubelet))
+                           remote_logs=_remote_logging(rendered), after_runs=lambda: _after_runs(twin, kubelet),
+                           statsd=twin.statsd)
     return home, context, twin.checks
 
 

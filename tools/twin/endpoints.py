@@ -102,6 +102,13 @@ def rewrite_env(env: dict[str, str], endpoints: Endpoints, where: str, from_pod:
             for name, value in env.items()}
 
 
+def rewrite_host_port(env: dict[str, str], host_key: str, port_key: str, endpoints: Endpoints, where: str,
+                      from_pod: str | None = None) -> dict[str, str]:
+    """env with a host/port pair of settings (e.g. MWAA's StatsD essentials) moved to the declared service's loopback port."""
+    host, port, _ = endpoints.address(env[host_key], int(env[port_key]), f"{where}: {host_key}/{port_key}", from_pod)
+    return {**env, host_key: host, port_key: str(port)}
+
+
 def rewrite_config(text: str, endpoints: Endpoints, where: str) -> str:
     """airflow.cfg with each URL option, and each host/port option pair, moved to loopback; nothing else changes."""
     section, lines, values = None, text.splitlines(), {}

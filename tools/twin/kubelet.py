@@ -53,6 +53,17 @@ class Kubelet:
         self.supervisor, self.probes, self.runner = supervisor, probes, runner
         self.pods: list[PodState] = []
         self.long_running: list[Process] = []
+        self.owners: dict[str, tuple[str, str]] = {}  # process name -> (pod, container), for its probes
+        supervisor.on_stopped.append(self.stopped_on_purpose)
+
+    def stopped_on_purpose(self, process: Process) -> None:
+        """A container stopped on purpose (Supervisor.stop_one): no death check and no probes for it any more, as a
+        scaled-to-zero Deployment has none; every other container stays checked."""
+        if process in self.long_running:
+            self.long_running.remove(process)
+        owner = self.owners.pop(process.name, None)
+        if owner is not None:
+            self.probes.unwatch(*owner)
 
     def add(self, workload: Workload) -> None:
         self.pods.append(PodState(workload))
@@ -112,6 +123,7 @@ class Kubelet:
                 continue
             if started.process is not None:
                 self.long_running.append(started.process)
+                self.owners[started.process.name] = (pod.workload.ref, container.name)
             self.probes.watch(pod.workload.ref, container.name, started.probes)
         pod.running = True
 

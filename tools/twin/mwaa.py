@@ -28,7 +28,8 @@ from .certs import make_certificates
 from .checks import CheckContext, WiringCheck
 from .datastores import Postgres
 from .eks import LOOPBACK_SITE, TWIN_SIZING
-from .endpoints import Endpoints
+from .agent import MWAA_CONTAINER, start_mwaa_metrics_listener
+from .endpoints import Endpoints, rewrite_host_port
 from .errors import TwinError
 from .ports import free_port
 from .supervisor import Supervisor
@@ -111,11 +112,15 @@ class MwaaTwin:
     service: dict[str, str]  # what MWAA's service sets and no script changes (DB, keys, login, listeners)
     options: dict[str, str]
     queue_url: str
+    endpoints: Endpoints = field(default_factory=Endpoints)
     checks: list[WiringCheck] = field(default_factory=list)
 
     def essentials(self, command: str) -> dict[str, str]:
-        return {**mwaa.essential(command, self.stack.airflow_version, self.queue_url, self.stack.region, use_ssl=False),
-                **self.service, **TWIN_SIZING}
+        essential = mwaa.essential(command, self.stack.airflow_version, self.queue_url, self.stack.region, use_ssl=False)
+        # The one endpoint rewrite of MWAA's essentials: StatsD to localhost:8125 (MWAA's agent) -> the twin's listener.
+        essential = rewrite_host_port(essential, "AIRFLOW__METRICS__STATSD_HOST", "AIRFLOW__METRICS__STATSD_PORT",
+                                      self.endpoints, f"MWAA essential setting ({command})", from_pod=MWAA_CONTAINER)
+        return {**essential, **self.service, **TWIN_SIZING}
 
     def environment(self, command: str, script: Path) -> dict[str, str]:
         """startup.sh, then MWAA's merge; an export MWAA would drop stops the twin with its name and why."""
@@ -179,7 +184,8 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
     twin = MwaaTwin(stack, supervisor, home, container_env, service,
-                    configuration_environment(environment["airflowConfigurationOptions"]), queue_url)
+                    configuration_environment(environment["airflowConfigurationOptions"]), queue_url, endpoints=endpoints)
+    statsd = start_mwaa_metrics_listener(endpoints, supervisor)
 
     # migrate-db: no startup script, no requirements; of the options only the default pool's size (MWAA's rule).
     migrate_env = {**container_env, **twin.essentials("migrate-db"),
@@ -191,7 +197,8 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
     exported = dict(re.findall(r"^export (\w+)=(\S+)$", script.read_text(), flags=re.MULTILINE))
     worker_log = supervisor.logs / "worker.worker.log"
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=exported.get("DEPLOYMENT_TARGET", "unknown"),
-                           remote_logs=False, after_runs=lambda: _sqs_queue_used(stack, aws_env, queue_url, worker_log))
+                           remote_logs=False, after_runs=lambda: _sqs_queue_used(stack, aws_env, queue_url, worker_log),
+                           statsd=statsd)
     return home, context, twin.checks
 
 

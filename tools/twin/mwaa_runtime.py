@@ -12,6 +12,9 @@ this project's words, no code copied:
 - python/mwaa/execute_command.py: the container commands and the Airflow processes each runs.
 - python/mwaa/config/celery.py, sqs.py, airflow.py: Celery on SQS with predefined queues, visibility timeout
   43200 s, the queue as `[operators] default_queue`; tasks in a new interpreter (an opinionated default).
+- python/mwaa/config/airflow.py (metrics): with MWAA__CLOUDWATCH_METRICS_INTEGRATION__ENABLED=true (the CloudWatch
+  metrics integration, on for every environment) `[metrics]` is reset and StatsD goes to MWAA's agent on
+  localhost:8125 with the prefix `airflow`, no allow or block list (/work/notes/mwaa-images.md, section 7).
 - python/mwaa/utils/user_requirements.py: a failed `pip install -r requirements.txt` is logged and the container
   starts anyway.
 """
@@ -44,6 +47,16 @@ OPINIONATED = {
     "AIRFLOW_CONN_AWS_DEFAULT": "aws://",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
 }
+# MWAA's essential metrics settings (CloudWatch metrics integration on): its agent listens on localhost:8125.
+STATSD_HOST, STATSD_PORT = "localhost", 8125
+STATSD = {
+    "AIRFLOW__METRICS__STATSD_ON": "True",
+    "AIRFLOW__METRICS__STATSD_HOST": STATSD_HOST,
+    "AIRFLOW__METRICS__STATSD_PORT": str(STATSD_PORT),
+    "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+    "AIRFLOW__METRICS__METRICS_ALLOW_LIST": "",
+    "AIRFLOW__METRICS__METRICS_BLOCK_LIST": "",
+}
 SQS_VISIBILITY_TIMEOUT = 43200
 STARTUP_SCRIPT_TIMEOUT = 5 * 60 - 5  # seconds
 REQUIREMENTS_TIMEOUT = 9 * 60
@@ -75,6 +88,7 @@ def essential(command: str, airflow_version: str, queue_url: str, region: str, u
         "AWS_EXECUTION_ENV": f"Amazon_MWAA_{airflow_version.replace('.', '')}",
         "MWAA_AIRFLOW_COMPONENT": command,
         "MWAA_COMMAND": command,
+        **STATSD,
     }
 
 

@@ -80,6 +80,7 @@ class ContainerProbes:
     started: float
     probes: dict[str, Probe] = field(default_factory=dict)
     next_run: dict[str, float] = field(default_factory=dict)
+    unwatched: bool = False  # its container was stopped on purpose
 
     @property
     def started_ok(self) -> bool:
@@ -123,12 +124,20 @@ class ProbeRunner:
             thread.start()
         return watched
 
+    def unwatch(self, pod: str, container: str) -> None:
+        """Stop probing a container that was stopped on purpose (its probes would fail, as intended)."""
+        watched = self.containers.pop((pod, container), None)
+        if watched is not None:
+            with self._lock:
+                watched.unwatched = True
+
     def _loop(self, watched: ContainerProbes) -> None:
-        while not self._stop.wait(0.25):
+        while not self._stop.wait(0.25) and not watched.unwatched:
             for probe in watched.due(time.monotonic()):
                 error = probe.run_once()
                 with self._lock:
-                    self._record(probe, error)
+                    if not watched.unwatched:
+                        self._record(probe, error)
 
     def _record(self, probe: Probe, error: str | None) -> None:
         if error is None:

@@ -7,13 +7,20 @@ type and tags, as StatsD's line protocol carries them (`name:value|type[|@rate][
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .ports import LOOPBACK
+
+# A burst of datagrams (every scheduler loop sends dozens) must not overflow the socket while the twin's main thread
+# is busy: a dropped one-shot counter (ti_failures) is a lost datapoint. The kernel caps SO_RCVBUF at rmem_max;
+# SO_RCVBUFFORCE (root) goes past it.
+RECEIVE_BUFFER = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,12 @@ class StatsdListener:
 
     def __post_init__(self):
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+            try:
+                self._socket.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
+                break
+            except (OSError, TypeError):
+                continue
         self._socket.bind((LOOPBACK, self.port))
         self._socket.settimeout(0.5)
         self._lock = threading.Lock()
@@ -51,9 +64,22 @@ class StatsdListener:
             with self._lock:
                 self.metrics.extend(parsed)
 
+    def snapshot(self) -> list[Metric]:
+        with self._lock:
+            return list(self.metrics)
+
     def names(self) -> Counter:
         with self._lock:
             return Counter(m.name for m in self.metrics)
+
+    def dropped(self) -> int:
+        """Datagrams the kernel dropped for this socket (/proc/net/udp, last column): what the twin never saw."""
+        try:
+            rows = Path("/proc/net/udp").read_text().splitlines()[1:]
+        except OSError:
+            return 0
+        wanted = f"{int(ipaddress.IPv4Address(LOOPBACK)).to_bytes(4, 'little').hex().upper()}:{self.port:04X}"
+        return sum(int(row.split()[-1]) for row in rows if row.split()[1] == wanted)
 
     def stop(self) -> None:
         self._stop.set()

@@ -68,6 +68,8 @@ class Supervisor:
         self.processes: list[Process] = []
         self.watchers: list[Callable[[], None]] = []  # more health checks (e.g. probes), each raising TwinError
         self.stoppers: list[Callable[[], None]] = []  # in-process stand-ins (probe threads, statsd) to stop first
+        self.on_stopped: list[Callable[[Process], None]] = []  # told when a process is stopped on purpose (stop_one)
+        self.stopped_on_purpose: list[str] = []
         self.state, self.twin_id, self.info = state, uuid.uuid4().hex, {}
         self.watchdog: subprocess.Popen | None = None
         if state is not None:
@@ -136,6 +138,33 @@ class Supervisor:
         if not processes:
             for watcher in self.watchers:
                 watcher()
+
+    def stop_one(self, name: str, grace: float = 15.0) -> Process:
+        """Stop one process ON PURPOSE (a fault the alarms must see): its group ends by PID and it leaves the watched
+        set, so its exit is not a death, and each `on_stopped` hook (the kubelet: its probes) is told. Every other
+        process stays watched as before."""
+        found = [p for p in self.processes if p.name == name]
+        if len(found) != 1:
+            raise TwinError(f"stop {name}: {len(found)} processes of that name (running: "
+                            f"{', '.join(p.name for p in self.processes)})")
+        process = found[0]
+        self.processes.remove(process)
+        self.stopped_on_purpose.append(name)
+        for hook in self.on_stopped:
+            hook(process)
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        _signal_group(process.pid, signal.SIGKILL)  # and whatever of its group outlived it
+        try:
+            process.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.state is not None:
+            self.write_state()
+        return process
 
     def stop_all(self, grace: float = 15.0) -> None:
         """SIGTERM every process group we started (newest first), then SIGKILL what is left."""
