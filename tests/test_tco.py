@@ -95,7 +95,11 @@ def test_dev_tco_flips_at_about_4_9_eks_ops_hours(cached_planner, capsys):
     eks = next(t for t in at["thresholds"] if t["key"] == "eksOpsHoursPerMonth")
     bill = data["breakEven"]["atConfiguredWorkload"]
     assert eks["breakEven"] == pytest.approx(4 + (bill["mwaa"]["monthly"] - bill["eks"]["monthly"]) / 100, abs=0.006)
-    assert 4.85 <= eks["breakEven"] <= 4.95
+    # The issue's ~4.9 h was measured before the alarms were priced; the CloudWatch agent's custom metrics (EKS only:
+    # MWAA publishes its own) now add to EKS's bill, and the break-even moves by exactly that over the hourly rate.
+    agent = sum(i["monthly"] for i in data["targets"]["eks"]["cost"]["items"] if i["id"] == "target.eks.agentMetrics")
+    assert agent > 0
+    assert 4.85 <= eks["breakEven"] + agent / 100 <= 4.95
     assert "idle" in data["tco"]["sensitivity"]
     code, out, _ = run_cli(capsys, "--stack", "dev", "--no-plot")
     assert f"Sensitivity, TCO at the configured workload: EKS is cheaper in TCO if its upkeep is below " \
