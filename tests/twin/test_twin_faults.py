@@ -8,7 +8,7 @@ import socket
 import pytest
 
 import components.eks.chart_values as chart_values
-import components.eks.component as eks_component
+import components.eks.side as eks_side
 from tools.twin import cli, datastores
 from tools.twin.errors import TwinError
 
@@ -26,7 +26,7 @@ def _fails(started_pids, target="eks", overrides=None) -> str:
 
 
 def test_wrong_broker_port_in_components_names_the_setting(monkeypatch, started_pids):
-    monkeypatch.setattr(eks_component, "REDIS_PORT", 6380)  # the broker URL's port; ElastiCache still listens on 6379
+    monkeypatch.setattr(eks_side, "REDIS_PORT", 6380)  # the broker URL's port; ElastiCache still listens on 6379
     message = _fails(started_pids)
     # Named where the kubelet resolves it: the first Airflow container's env (from the airflow-broker-url Secret).
     assert message.startswith("Deployment/airflow-api-server initContainer wait-for-airflow-migrations: "
@@ -82,14 +82,14 @@ def test_stack_airflow_version_must_be_the_pinned_environments(started_pids):
 
 
 def test_a_secret_key_renamed_in_components_names_the_secret_the_key_and_who_reads_it(monkeypatch, started_pids):
-    original = eks_component.k8s.core.v1.Secret
+    original = eks_side.k8s.core.v1.Secret
 
     def renamed(name, *args, string_data=None, **kwargs):
         if string_data and "fernet-key" in string_data:
             string_data = {"fernet_key": string_data["fernet-key"]}
         return original(name, *args, string_data=string_data, **kwargs)
 
-    monkeypatch.setattr(eks_component.k8s.core.v1, "Secret", renamed)
+    monkeypatch.setattr(eks_side.k8s.core.v1, "Secret", renamed)
     message = _fails(started_pids)
     assert message == ("Deployment/airflow-api-server initContainer wait-for-airflow-migrations: env AIRFLOW__CORE__FERNET_KEY: "
                        "Secret airflow-fernet-key has no key 'fernet-key' (it has: fernet_key)")
