@@ -21,6 +21,8 @@ def test_every_provable_alarm_fires_after_its_fault_and_none_while_healthy(targe
     for alarm_id, seconds in report.fired.items():
         assert f"{alarm_id} ALARM after {seconds:.0f} s" in "\n".join(report.lines)
     assert report.ok
-    # The heartbeat rule needs 2 empty periods of 15 s after the scheduler stops: at least 30 s, at most one more period.
-    assert 30 <= report.fired["scheduler-heartbeat"] <= 60
+    # The heartbeat rule needs 2 empty periods of 15 s: more than one period after the scheduler stops (the period it
+    # stopped in may already be empty when its last heartbeat fell in the one before, more so on a loaded machine),
+    # and at most one period more than two.
+    assert 15 < report.fired["scheduler-heartbeat"] <= 60
     assert report.published_metrics > 0
