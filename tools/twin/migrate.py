@@ -52,6 +52,11 @@ def _seed(twin: Twin) -> None:
         api.call("PATCH", f"/{kind}", json={"actions": [{"action": "create", "entities": items, "action_on_existence": "overwrite"}]})
 
 
+def login_args(role: str, twin: Twin, password_env: str) -> list[str]:
+    """tools.migrate's `--source-*` or `--target-*` flags for a twin's API as its admin (the password in `password_env`)."""
+    return [f"--{role}-url", twin.home.url, f"--{role}-user", ADMIN_USER, f"--{role}-password-env", password_env]
+
+
 def _migrate(step: str, args: list[str], env: dict[str, str], workdir: Path, expect: tuple[int, ...] = (0,)) -> str:
     argv = [sys.executable, "-m", "tools.migrate", *args]
     done = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
@@ -91,9 +96,9 @@ def run_migrate(stack: str, overrides: dict[str, Any], keep: bool, timeout: int)
             eks = start_twin("eks", stack, overrides, eks_sup, start_eks)  # step 1: EKS beside MWAA
             env = {**os.environ, "MWAA_PW": mwaa.home.admin_password, "EKS_PW": eks.home.admin_password,
                    "PYTHONPATH": str(ROOT)}
-            mwaa_side = ["--source-url", mwaa.home.url, "--source-user", ADMIN_USER, "--source-password-env", "MWAA_PW"]
-            mwaa_target = ["--target-url", mwaa.home.url, "--target-user", ADMIN_USER, "--target-password-env", "MWAA_PW"]
-            eks_side = ["--target-url", eks.home.url, "--target-user", ADMIN_USER, "--target-password-env", "EKS_PW"]
+            mwaa_side = login_args("source", mwaa, "MWAA_PW")
+            mwaa_target = login_args("target", mwaa, "MWAA_PW")
+            eks_side = login_args("target", eks, "EKS_PW")
             work = mwaa_sup.workdir
             # Step 2: record the paused state, pause on MWAA. Step 3: export.
             _migrate("step 2", ["export", *mwaa_side, "--kinds", "dags", "-o", "dag-state-before.json"], env, work)

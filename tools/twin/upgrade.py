@@ -18,9 +18,8 @@ from components import airflow_config as af
 from components.settings import ConfigError, decode_config_values, parse_settings
 from tools.planner import PROJECT, ROOT, stack_config
 
-from .airflow_procs import ADMIN_USER
 from .errors import TwinError
-from .migrate import SOURCE_METADATA, _migrate, _seed, window_overrides
+from .migrate import SOURCE_METADATA, _migrate, _seed, login_args, window_overrides
 from .runs import dag_ids_in
 from .session import Report, StopOnSignal, Twin, cleanup, exercise, new_workdir, start_twin
 from .supervisor import Supervisor
@@ -98,9 +97,9 @@ def run_upgrade(stack: str, target: str, old: str, new: str, overrides: dict[str
             lap(f"green at {new} up, DAGs parsed")
             env = {**os.environ, "BLUE_PW": blue.home.admin_password, "GREEN_PW": green.home.admin_password,
                    "PYTHONPATH": str(ROOT)}
-            source = ["--source-url", blue.home.url, "--source-user", ADMIN_USER, "--source-password-env", "BLUE_PW"]
-            blue_side = ["--target-url", blue.home.url, "--target-user", ADMIN_USER, "--target-password-env", "BLUE_PW"]
-            green_side = ["--target-url", green.home.url, "--target-user", ADMIN_USER, "--target-password-env", "GREEN_PW"]
+            source = login_args("source", blue, "BLUE_PW")
+            blue_side = login_args("target", blue, "BLUE_PW")
+            green_side = login_args("target", green, "GREEN_PW")
             work = blue_sup.workdir
             # Step 2: record blue's paused state, pause blue, export (the export carries blue's DAGs paused).
             _migrate("step 2", ["export", *source, "--kinds", "dags", "-o", "dag-state-before.json"], env, work)
