@@ -10,7 +10,7 @@ from components.settings import from_stack_config
 from components.targets import deploy_targets
 
 settings = from_stack_config()  # every config problem is reported here, before anything is declared
-aws_context = AwsContext.lookup()  # so are bad aws:* session keys
+aws_context = AwsContext.lookup(eks=settings.deploys_eks)  # so are bad aws:* session keys (and regions EKS lacks)
 dags = list_folder_or_stop(af.DAGS_DIR)  # and DAG-folder links that leave it
 platform = SharedPlatform("platform", SharedPlatformArgs(settings=settings, aws=aws_context, dags=dags))
 outputs = deploy_targets(platform)

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .eks_addon_registries import REGISTRY_HOSTS
 from .settings import aws_names
 
 # pulumi-aws 7 `aws:assumeRoles` item field -> STS AssumeRole parameter.
@@ -90,6 +91,7 @@ class AwsSessionConfig:
     """How to open the stack's own AWS session outside the pulumi-aws provider. Nothing here is a secret."""
 
     profile: str | None = None
+    region: str | None = None  # aws:region, checked against botocore's regions
     assume_roles: list[dict[str, Any]] = field(default_factory=list)  # STS AssumeRole kwargs, in chain order
 
     @staticmethod
@@ -112,7 +114,7 @@ class AwsSessionConfig:
         if not isinstance(roles, list):
             raise AwsConfigError(f"aws:assumeRoles: {json.dumps(roles)} is not allowed; allowed: a list of objects "
                                  "with roleArn (role chaining, in order)")
-        return AwsSessionConfig(profile=profile,
+        return AwsSessionConfig(profile=profile, region=region,
                                 assume_roles=[_assume_role(r, f"aws:assumeRoles[{i}]") for i, r in enumerate(roles)])
 
     @staticmethod
@@ -138,8 +140,14 @@ class AwsContext:
     session: AwsSessionConfig = field(default_factory=AwsSessionConfig)
 
     @staticmethod
-    def lookup() -> "AwsContext":
+    def lookup(eks: bool = False) -> "AwsContext":
+        """`eks`: the stack deploys the EKS target, whose nodes pull AWS's add-on images from the region's registry
+        (components/eks_addon_registries.py); a region without a published one is refused here, before anything."""
         session = AwsSessionConfig.from_stack()  # read (and refused if bad) before anything is declared
+        if eks and session.region is not None and session.region not in REGISTRY_HOSTS:
+            raise pulumi.RunError(f"invalid stack config (1 problem(s)):\n  aws:region: {json.dumps(session.region)} is "
+                                  "not allowed with target eks; allowed: a region with an EKS add-on image registry "
+                                  f"({', '.join(sorted(REGISTRY_HOSTS))})")
         return AwsContext(
             account_id=aws.get_caller_identity_output().account_id,
             region=aws.get_region_output().region,

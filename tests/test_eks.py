@@ -64,12 +64,13 @@ def test_managed_node_groups_follow_config():
     workers = groups["eks-cluster-workers"]
     assert workers["instanceTypes"] == ["m6i.xlarge"]
     assert workers["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 10}
-    # The node role has the two AWS node policies; the CNI's policy goes to the aws-node service account (IRSA).
+    # The node role has AWS's worker-node policy only: the CNI's policy goes to the aws-node service account (IRSA),
+    # and ECR read is its own narrow policy (tests/test_node_image_pull.py), not AmazonEC2ContainerRegistryReadOnly.
     attached = {}
     for a in prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         attached.setdefault(a.name.rsplit("-node-", 1)[0] if "-node-" in a.name else a.name, set()).add(
             a.inputs["policyArn"].rsplit("/", 1)[1])
-    assert attached == {"eks-cluster": {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"},
+    assert attached == {"eks-cluster": {"AmazonEKSWorkerNodePolicy"},
                         "eks-cluster-vpc-cni": {"AmazonEKS_CNI_Policy"}}, attached
 
 

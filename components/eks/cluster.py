@@ -11,14 +11,20 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from .. import iam
+from ..aws_context import AwsContext
+from ..eks_addon_registries import addon_registry_arn
 from ..airflow_config import eks_log_group_name
 from ..log_retention import log_groups
 from ..settings import EksSettings
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # The CNI's permissions are not the node's: the aws-node service account gets them through IRSA (AWS's advice in
-# "Configure Amazon VPC CNI plugin to use IRSA", EKS User Guide), so no pod on the host network inherits them.
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+# "Configure Amazon VPC CNI plugin to use IRSA", EKS User Guide), so no pod on the host network inherits them. Nor is
+# AmazonEC2ContainerRegistryReadOnly (every repository of every account): _image_pull reads two registries only.
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy",)
+# What the kubelet's ECR credential provider and containerd call to pull an image: the actions of AWS's managed
+# AmazonEC2ContainerRegistryPullOnly policy, less the pull-through cache import this program never sets up.
+IMAGE_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 CNI_POLICY = "AmazonEKS_CNI_Policy"
 CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
 # `enableNetworkPolicy` is the vpc-cni add-on's configuration key (a string, as `aws eks describe-addon-configuration
@@ -34,6 +40,9 @@ class EksClusterArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: list[pulumi.Input[str]]
     kms_key_arn: pulumi.Input[str]
+    aws: AwsContext
+    # ECR repositories of the Airflow image the nodes pull (this environment's own; a stack's image.repository in ECR)
+    image_repository_arns: list[pulumi.Input[str]]
     protect: bool
     tags: dict[str, str]
     log_retention_days: int = 90  # the control-plane log group's retention (logRetentionDays)
@@ -84,6 +93,7 @@ class EksCluster(pulumi.ComponentResource):
         attachments = [aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
                                                     policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child)
                        for policy in NODE_POLICIES]
+        attachments.append(self._image_pull(name, node_role, args))
         self.node_groups = [
             eks.ManagedNodeGroup(
                 f"{name}-{group.name}",
@@ -129,6 +139,15 @@ class EksCluster(pulumi.ComponentResource):
                              service_account_role_arn=role.arn, configuration_values=json.dumps(VPC_CNI_CONFIGURATION), resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=tags,
                              opts=pulumi.ResourceOptions(parent=self, depends_on=[attached, self.cluster]))
+
+    def _image_pull(self, name: str, node_role: aws.iam.Role, args: EksClusterArgs) -> aws.iam.RolePolicy:
+        """Nodes pull images from this environment's repository and from the region's EKS add-on registry only."""
+        registries = [*args.image_repository_arns, args.aws.region.apply(addon_registry_arn)]
+        return aws.iam.RolePolicy(f"{name}-node-image-pull", role=node_role.id, policy=iam.policy_document([
+            {"Sid": "PullAirflowAndAddonImages", "Effect": "Allow", "Action": IMAGE_PULL_ACTIONS, "Resource": registries},
+            # GetAuthorizationToken has no resource type (Service Authorization Reference, Amazon ECR): "*" only.
+            {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        ]), opts=pulumi.ResourceOptions(parent=self))
 
     def _launch_template(self, name: str, disk_size_gb: int, tags: dict[str, str]) -> dict:
         """Encrypted root volumes, and IMDSv2 with one hop: pods can't borrow the node's role, they use IRSA."""

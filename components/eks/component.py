@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from .. import airflow_config as af
 from .. import iam
 from ..alarms import agent
+from ..eks_addon_registries import ecr_repository_arn
 from ..platform import SharedPlatform
 from ..settings import Side
 from .addons import ClusterAddons, ClusterAddonsArgs
@@ -38,10 +39,19 @@ class EksAirflow(pulumi.ComponentResource):
         env_name = settings.environment_name
         self.cluster_name = env_name
 
+        # The image: ECR repository of this environment, one tag per Airflow version + requirements (image.py).
+        repository = aws.ecr.Repository(f"{name}-image", name=f"{env_name}/airflow", image_tag_mutability="IMMUTABLE",
+                                        image_scanning_configuration={"scan_on_push": True},
+                                        encryption_configurations=[{"encryption_type": "KMS", "kms_key": platform.kms_key_arn}],
+                                        tags=platform.tags, opts=pulumi.ResourceOptions(parent=self))
+        # A stack's own image.repository replaces it for the pods, and for the nodes' pull permission when it is in ECR.
+        pulled = [repository.arn] if cfg.image.repository is None else [
+            arn for arn in [ecr_repository_arn(cfg.image.repository)] if arn]
         cluster = EksCluster(f"{name}-cluster", EksClusterArgs(
             cluster_name=self.cluster_name, settings=cfg, vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids, kms_key_arn=platform.kms_key_arn,
-            protect=settings.protect_data, tags=platform.tags, log_retention_days=settings.log_retention_days),
+            aws=platform.aws, image_repository_arns=pulled, protect=settings.protect_data, tags=platform.tags,
+            log_retention_days=settings.log_retention_days),
             opts=pulumi.ResourceOptions(parent=self))
 
         store_args = DataStoreArgs(environment_name=env_name, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
@@ -50,11 +60,6 @@ class EksAirflow(pulumi.ComponentResource):
         broker = (CeleryBroker(f"{name}-broker", store_args, cfg.cache, opts=pulumi.ResourceOptions(parent=self))
                   if cfg.broker == "elasticache" else None)
 
-        # The image: ECR repository of this environment, one tag per Airflow version + requirements (image.py).
-        repository = aws.ecr.Repository(f"{name}-image", name=f"{env_name}/airflow", image_tag_mutability="IMMUTABLE",
-                                        image_scanning_configuration={"scan_on_push": True},
-                                        encryption_configurations=[{"encryption_type": "KMS", "kms_key": platform.kms_key_arn}],
-                                        tags=platform.tags, opts=pulumi.ResourceOptions(parent=self))
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             platform=platform, cluster=cluster, cluster_name=self.cluster_name, kubernetes_version=cfg.kubernetes_version),
             opts=pulumi.ResourceOptions(parent=self))
