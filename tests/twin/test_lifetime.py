@@ -17,7 +17,7 @@ import pytest
 
 from tools.planner import ROOT
 from tools.twin.session import new_workdir
-from tools.twin.supervisor import Supervisor, identity, stop_recorded
+from tools.twin.supervisor import TWIN_ID_VARIABLE, Supervisor, executable, identity, stop_recorded
 
 # A stand-in CLI: a Supervisor with a state file, two servers and a task-like grandchild in a session of its own.
 CLI = """
@@ -100,10 +100,14 @@ def test_stop_leaves_a_pid_that_is_no_longer_the_twins_alone(tmp_path):
     stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)  # not the twin's: no twin id
     try:
         starttime, cmdline = identity(stranger.pid)
+        exe = executable(stranger.pid)
         workdir = new_workdir("stop-test")
         state = tmp_path / "state.json"
-        for recorded, expected in (({"starttime": starttime - 1, "cmdline": cmdline}, "no longer the twin's"),
-                                   ({"starttime": starttime, "cmdline": "postgres -D /x"}, "no longer the twin's")):
+        for recorded, expected in (({"starttime": starttime - 1, "cmdline": cmdline, "exe": exe}, "no longer the twin's"),
+                                   ({"starttime": starttime, "cmdline": "postgres -D /x", "exe": exe},
+                                    "no longer the twin's"),
+                                   ({"starttime": starttime, "cmdline": cmdline, "exe": "/usr/lib/postgresql/bin/postgres"},
+                                    "no longer the twin's")):
             state.write_text(json.dumps({"processes": [{"pid": stranger.pid, "name": "postgresql", **recorded}],
                                          "twin_id": "0" * 32, "workdir": str(workdir), "kept": True}))
             message = stop_recorded(state, grace=1)
@@ -111,13 +115,38 @@ def test_stop_leaves_a_pid_that_is_no_longer_the_twins_alone(tmp_path):
             assert stranger.poll() is None  # never signalled
         # The same PID with its real start time and command line is the twin's: stopped.
         state.write_text(json.dumps({"processes": [{"pid": stranger.pid, "name": "sleep", "starttime": starttime,
-                                                    "cmdline": cmdline}], "twin_id": "0" * 32,
+                                                    "cmdline": cmdline, "exe": exe}], "twin_id": "0" * 32,
                                      "workdir": str(workdir), "kept": True}))
         stop_recorded(state, grace=5)
         assert stranger.wait(timeout=10) is not None
     finally:
         if stranger.poll() is None:
             stranger.kill()
+
+
+def test_a_process_carrying_the_twin_id_is_stopped_only_if_it_still_runs_the_recorded_program(tmp_path):
+    """A server that retitled itself keeps its program and the twin's id: stopped. The twin's id alone (a recorded
+    PID now running another program in the twin's environment) is not enough: left alone."""
+    twin_id = "1" * 32
+    carrier = subprocess.Popen(["sleep", "300"], start_new_session=True, env={**os.environ, TWIN_ID_VARIABLE: twin_id})
+    try:
+        starttime, _ = identity(carrier.pid)
+        state = tmp_path / "state.json"
+
+        def record(exe: str) -> None:
+            state.write_text(json.dumps({"processes": [{"pid": carrier.pid, "name": "postgresql", "starttime": starttime,
+                                                        "cmdline": "postgres: checkpointer", "exe": exe}],
+                                         "twin_id": twin_id, "workdir": str(new_workdir("stop-test")), "kept": True}))
+
+        record(sys.executable)
+        assert f"PID {carrier.pid} (postgresql) is no longer the twin's" in stop_recorded(state, grace=1)
+        assert carrier.poll() is None
+        record(executable(carrier.pid))
+        stop_recorded(state, grace=5)
+        assert carrier.wait(timeout=10) is not None
+    finally:
+        if carrier.poll() is None:
+            carrier.kill()
 
 
 def test_postgres_has_no_trust_line_and_asks_the_superuser_for_a_password():

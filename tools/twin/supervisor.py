@@ -93,7 +93,8 @@ class Supervisor:
         for process in self.processes:
             found = identity(process.pid)
             if found is not None:
-                records.append({"pid": process.pid, "name": process.name, "starttime": found[0], "cmdline": found[1]})
+                records.append({"pid": process.pid, "name": process.name, "starttime": found[0], "cmdline": found[1],
+                                "exe": executable(process.pid)})
         self.state.parent.mkdir(mode=0o700, exist_ok=True)
         write_private(self.state, json.dumps({"pids": [r["pid"] for r in records], "processes": records,
                                               "twin_id": self.twin_id, "workdir": str(self.workdir), "kept": kept,
@@ -230,6 +231,14 @@ def identity(pid: int) -> tuple[int, str] | None:
     return (int(fields[19]), cmdline) if fields and fields[0] != "Z" else None
 
 
+def executable(pid: int) -> str | None:
+    """The program a process runs (/proc/<pid>/exe): unlike its command line, a server retitling itself keeps it."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
 def _carries(pid: int, twin_id: str) -> bool:
     try:
         return f"{TWIN_ID_VARIABLE}={twin_id}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -237,31 +246,37 @@ def _carries(pid: int, twin_id: str) -> bool:
         return False
 
 
-def _members(sessions: set[int], twin_id: str) -> list[int]:
+def _members(sessions: set[int], twin_id: str, spared: set[int] = frozenset()) -> list[int]:
     """Live processes of the recorded sessions that are the twin's: in a session whose leader was verified, or
-    carrying the twin's id (a session outlives its leader; tasks start sessions of their own)."""
+    carrying the twin's id (a session outlives its leader; tasks start sessions of their own). `spared`: recorded
+    PIDs found to be something else now, never signalled even if they carry the id."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         pid = int(stat.parent.name)
         fields = _stat(pid)
-        if fields and fields[0] != "Z" and pid != os.getpid() and (int(fields[3]) in sessions or _carries(pid, twin_id)):
+        if pid in spared or pid == os.getpid() or not fields or fields[0] == "Z":
+            continue
+        if int(fields[3]) in sessions or _carries(pid, twin_id):
             found.append(pid)
     return found
 
 
-def verified_sessions(state: dict[str, Any]) -> tuple[set[int], list[str]]:
-    """The recorded sessions still the twin's: same start time, and the same command line or the twin's id
-    (servers retitle themselves); and a line for each recorded PID that is now something else."""
-    sessions, skipped = set(), []
+def verified_sessions(state: dict[str, Any]) -> tuple[set[int], dict[int, str]]:
+    """The recorded sessions still the twin's: same start time, same program, and the same command line or, for a
+    server that retitled itself (PostgreSQL, gunicorn), the twin's id in its environment; and a line for each
+    recorded PID that is now something else."""
+    sessions, skipped = set(), {}
     for record in state.get("processes", []):
         now = identity(record["pid"])
         if now is None:
             sessions.add(record["pid"])  # leader gone: its session's members are checked by the twin id
             continue
-        if now[0] == record["starttime"] and (now[1] == record["cmdline"] or _carries(record["pid"], state["twin_id"])):
+        same_program = executable(record["pid"]) == record.get("exe")
+        if now[0] == record["starttime"] and same_program and (
+                now[1] == record["cmdline"] or _carries(record["pid"], state["twin_id"])):
             sessions.add(record["pid"])
         else:
-            skipped.append(f"PID {record['pid']} ({record['name']}) is no longer the twin's: left alone")
+            skipped[record["pid"]] = f"PID {record['pid']} ({record['name']}) is no longer the twin's: left alone"
     return sessions, skipped
 
 
@@ -275,7 +290,7 @@ def stop_recorded(path: Path, only_if_not_kept: bool = False, grace: float = 15.
         return f"twin kept running ({path})"
     sessions, skipped = verified_sessions(state)
     twin_id = state.get("twin_id", "")
-    members = _members(sessions, twin_id)
+    members = _members(sessions, twin_id, set(skipped))
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         for pid in members:
             try:
@@ -285,12 +300,12 @@ def stop_recorded(path: Path, only_if_not_kept: bool = False, grace: float = 15.
         deadline = time.monotonic() + wait
         while members and time.monotonic() < deadline:
             time.sleep(0.2)
-            members = _members(sessions, twin_id)
+            members = _members(sessions, twin_id, set(skipped))
     workdir = Path(state["workdir"])
     for folder in [workdir, *workdir.parent.glob(f"{workdir.name}-*")]:  # and the servers' own folders beside it
         shutil.rmtree(folder, ignore_errors=True)
     path.unlink(missing_ok=True)
-    return "; ".join([f"stopped {len(state.get('processes', []))} process groups", *skipped])
+    return "; ".join([f"stopped {len(state.get('processes', [])) - len(skipped)} process groups", *skipped.values()])
 
 
 def group_alive(pgid: int) -> bool:
