@@ -54,7 +54,7 @@ def deploy_targets(platform: SharedPlatform) -> dict[str, Any]:
         from .eks import EksAirflow, EksAirflowArgs  # noqa: PLC0415 - pulls in the Kubernetes SDK only when needed
 
         eks = EksAirflow("eks", EksAirflowArgs(platform=platform))
-        alarms("eks", eks_bindings(settings.environment_name, eks.database_identifier), eks)
+        alarms("eks", eks_bindings(settings.environment_name, eks.database_identifier, eks.live_slot), eks)
         outputs.update(eks.outputs())
         for side, side_outputs in eks.upgrade_outputs().items():
             outputs.update(_upgrade_outputs(side, side_outputs))

@@ -149,12 +149,29 @@ def test_cut_over_to_green_converges_on_green_without_replacing_shared_resources
         inputs = {k: v for k, v in resource.inputs.items() if not (name == "platform-bucket-requirements" and k == "content")}
         if resource.type == "aws:cloudwatch/metricAlarm:MetricAlarm":
             # The alarms follow the live side in place: same name and rule, their metrics now green's.
-            watched = {k: inputs.pop(k) for k in ("dimensions", "metricQueries") if k in inputs}
-            for key, was in watched.items():  # unchanged (the EKS agent's namespace is the stack's), or green's now
+            watched = {k: inputs.pop(k) for k in ("dimensions", "metricQueries", "metricName") if k in inputs}
+            for key, was in watched.items():  # unchanged (the EKS agent's namespace is the stack's), or green's now:
+                # its dimensions on MWAA, its StatsD prefix on EKS (airflow_green_...)
                 now = after[name].inputs.get(key)
                 assert now == was or ("green" in json.dumps(now) and "green" not in json.dumps(was)), (name, key)
         assert {k: after[name].inputs.get(k) for k in inputs} == inputs, name
     assert converged.outputs["liveSide"] == "green" and "upgradeAirflowVersion" not in converged.outputs
+
+
+def test_eks_sides_send_statsd_under_their_own_prefix_and_the_alarms_read_the_live_ones():
+    """Both releases send StatsD to the one agent and namespace: green's heartbeats must not count as blue's."""
+    def prefixes(plan) -> dict[str, str]:
+        return {r.name: r.inputs["values"]["config"]["metrics"]["statsd_prefix"] for r in plan.of_type(RELEASE)
+                if r.name.endswith("-airflow")}
+
+    def heartbeat_metric(plan) -> str:
+        return plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", "eks-alarms-scheduler-heartbeat").inputs["metricName"]
+
+    both = planned("dev", **EKS_BG)
+    assert prefixes(both) == {"eks-airflow": "airflow", "eks-green-airflow": "airflow_green"}
+    assert heartbeat_metric(both) == "airflow_scheduler_heartbeat"  # blue is live
+    green_live = planned("dev", **{**EKS_BG, "liveSide": "green"})
+    assert heartbeat_metric(green_live) == "airflow_green_scheduler_heartbeat"
 
 
 def test_eks_in_place_convergence_keeps_blue_and_drops_green():

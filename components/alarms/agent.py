@@ -30,6 +30,13 @@ def agent_namespace(environment_name: str) -> str:
     return f"Airflow/{environment_name}"
 
 
+def statsd_prefix(side_slot: str) -> str:
+    """Airflow's metrics.statsd_prefix on EKS for one blue/green slot. Both sides send to the one agent and namespace
+    during an upgrade: without a prefix of its own, green's heartbeats would keep the live side's heartbeat alarms OK
+    while blue's scheduler is down. Blue keeps `airflow`, the name it always had."""
+    return "airflow" if side_slot == "blue" else f"airflow_{side_slot}"
+
+
 def agent_metric_name(statsd_name: str) -> str:
     return statsd_name.replace(".", "_")
 

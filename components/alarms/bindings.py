@@ -19,7 +19,7 @@ from typing import Mapping
 
 import pulumi
 
-from .agent import agent_metric_name, agent_namespace
+from .agent import agent_metric_name, agent_namespace, statsd_prefix
 
 # Tasks starving for pool slots, as default_pool having no free slot through a whole period. Not
 # `scheduler.tasks.starving`: Airflow 3 leaves a pool with no open slot out before it counts starving tasks
@@ -79,28 +79,30 @@ def mwaa_bindings(environment_name: str) -> dict[str, Binding]:
     }
 
 
-def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str]) -> dict[str, Binding]:
-    namespace = agent_namespace(environment_name)
+def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str], side_slot: str = "blue") -> dict[str, Binding]:
+    """The live side's metrics: its StatsD prefix (agent.statsd_prefix) and its metadata database."""
+    namespace, prefix = agent_namespace(environment_name), statsd_prefix(side_slot)
 
-    def airflow(statsd: str, metric_type: str) -> Metric:
+    def airflow(name: str, metric_type: str) -> Metric:
+        statsd = f"{prefix}.{name}"
         return Metric(namespace, agent_metric_name(statsd), {"metric_type": metric_type}, statsd)
 
     def rds(name: str) -> Metric:
         return Metric("AWS/RDS", name, {"DBInstanceIdentifier": db_instance_id})
 
     return {
-        "scheduler-heartbeat": one(airflow("airflow.scheduler_heartbeat", "counter")),
-        "triggerer-heartbeat": one(airflow("airflow.triggerer_heartbeat", "counter")),
+        "scheduler-heartbeat": one(airflow("scheduler_heartbeat", "counter")),
+        "triggerer-heartbeat": one(airflow("triggerer_heartbeat", "counter")),
         "workers-stalled": Binding({
-            "queued": airflow("airflow.pool.queued_slots.default_pool", "gauge"),
-            "running": airflow("airflow.pool.running_slots.default_pool", "gauge"),
+            "queued": airflow("pool.queued_slots.default_pool", "gauge"),
+            "running": airflow("pool.running_slots.default_pool", "gauge"),
         }, expression="IF(queued > 0 AND running == 0, 1, 0)"),
-        "pool-starving": Binding({"open": airflow("airflow.pool.open_slots.default_pool", "gauge")}, expression=NO_FREE_SLOT),
-        "dag-import-errors": one(airflow("airflow.dag_processing.import_errors", "gauge")),
-        "task-failure-burst": one(airflow("airflow.ti_failures", "counter")),
+        "pool-starving": Binding({"open": airflow("pool.open_slots.default_pool", "gauge")}, expression=NO_FREE_SLOT),
+        "dag-import-errors": one(airflow("dag_processing.import_errors", "gauge")),
+        "task-failure-burst": one(airflow("ti_failures", "counter")),
         # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, but Airflow times how long each
         # task waited between QUEUED and RUNNING (task.queued_duration, milliseconds): the wait in the broker.
-        "broker-oldest-task": Binding({"wait": airflow("airflow.task.queued_duration", "timing")},
+        "broker-oldest-task": Binding({"wait": airflow("task.queued_duration", "timing")},
                                       expression="wait / 1000"),
         "metadata-db-cpu": one(rds("CPUUtilization")),
         "metadata-db-freeable-memory": one(rds("FreeableMemory")),

@@ -118,6 +118,7 @@ class ChartInputs:
     resources: ResourceSettings = field(default_factory=ResourceSettings)
     worker_node_group: str | None = None  # the node group label the Celery workers are pinned to
     replicas: ReplicaSettings = field(default_factory=ReplicaSettings)  # scheduler and API server (eks.replicas)
+    side_slot: str = "blue"  # the blue/green slot of the release: its StatsD prefix (agent.statsd_prefix)
 
 
 # A green side starts with every DAG paused: blue keeps running them until the runbook's cut-over (docs/upgrades.md).
@@ -185,7 +186,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "metrics.statsd_on": "True",
         "metrics.statsd_host": agent.statsd_host(),
         "metrics.statsd_port": str(agent.STATSD_PORT),
-        "metrics.statsd_prefix": "airflow",
+        "metrics.statsd_prefix": agent.statsd_prefix(inputs.side_slot),
         "logging.remote_logging": "True",
         "logging.remote_base_log_folder": pulumi.Output.concat("s3://", inputs.bucket_name, f"/{af.LOGS_PREFIX}"),
         "logging.remote_log_conn_id": "aws_default",

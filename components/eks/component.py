@@ -73,6 +73,7 @@ class EksAirflow(pulumi.ComponentResource):
         self.release = live.release
         self.service_account_policies = live.service_account_policies
         self.database_identifier = live.database_identifier  # the live side's metadata DB: what the alarms watch
+        self.live_slot = live.side.slot  # and its StatsD prefix (alarms/agent.py statsd_prefix)
         self.kubeconfig = cluster.kubeconfig
         self.register_outputs({"clusterName": self.cluster_name, "image": live.image})
 

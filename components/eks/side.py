@@ -102,7 +102,7 @@ def deploy_side(parent: pulumi.Resource, base: str, side: Side, shared: ClusterS
         airflow_version=version, image_repository=shared.image_repository, image_tag=tag,
         bucket_name=platform.bucket.bucket_name, role_arns=roles.role_arns, broker=cfg.broker, workers=cfg.workers,
         dags_claim=dags_claim, resources=cfg.resources, worker_node_group=worker_node_group(cfg).name,
-        replicas=cfg.replicas,
+        replicas=cfg.replicas, side_slot=side.slot,
         # The stack's Airflow options apply on both targets, so DAGs behave the same after a move.
         airflow_config={**settings.mwaa.airflow_configuration_options,
                         **af.portable_airflow_config(platform.secrets_prefixes),
