@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
+
+from tests.conftest import planned
+from tools.compare.assumptions import Assumptions
+from tools.compare.costs import declared_cost
+from tools.compare.declared import declared
+from tools.compare.prices import PriceTable
 
 from tests.test_compare import cached_planner, run_cli  # noqa: F401 - cached_planner is a fixture
 
@@ -21,15 +28,26 @@ def test_overlap_is_one_more_side_of_each_target_for_the_configured_days(capsys,
     mwaa, eks = items_of(data, "mwaa"), items_of(data, "eks")
     # MWAA: one more environment of the same class and its metadata storage (dev: mw1.micro).
     assert overlap["mwaa"]["secondSideMonthly"] == pytest.approx(mwaa["target.mwaa.environment"] + mwaa["target.mwaa.metadb"])
-    # EKS: one more RDS instance with its storage, and the node the second release's idle pods need: dev's 3 t3.large
-    # hold 2050m always-on + a 1700m worker pod; green adds 1450m (no second copy of the add-ons) + 1700m = 1 node.
+    # EKS: one more RDS instance with its storage, the node the second release's idle pods need (dev's 3 t3.large
+    # hold 2050m always-on + a 1700m worker pod; green adds 1450m, no second copy of the add-ons, + 1700m = 1 node),
+    # and the agent's custom metrics once more, under green's own StatsD prefix.
     node = (eks["target.eks.nodes.airflow"] + eks["target.eks.ebs.airflow"]) / 3
     rds = eks["target.eks.rds.eks-metadata-db"] + eks["target.eks.rdsStorage.eks-metadata-db"]
-    assert overlap["eks"]["secondSideMonthly"] == pytest.approx(rds + node, abs=0.02)
+    assert overlap["eks"]["secondSideMonthly"] == pytest.approx(rds + node + eks["target.eks.agentMetrics"], abs=0.02)
     for target in ("mwaa", "eks"):
         o = overlap[target]
         assert o["days"] == 7
         assert o["total"] == pytest.approx(o["secondSideMonthly"] * 7 * 24 / hours, abs=0.01)
+
+
+def test_a_plan_with_a_green_release_prices_the_agent_metrics_of_both_prefixes():
+    def agent_metrics(plan) -> tuple[int, float]:
+        decl = declared(plan, "eks")
+        items = declared_cost(decl, PriceTable.load(), Assumptions({}), as_of=datetime.date(2026, 12, 6))
+        return decl.statsd_prefixes, next(i.quantity for i in items if i.id == "target.eks.agentMetrics")
+
+    assert agent_metrics(planned("dev", target="eks")) == (1, 108)
+    assert agent_metrics(planned("dev", target="eks", airflowVersion="3.2.1", upgrade={"airflowVersion": "3.3.1"})) == (2, 216)
 
 
 def test_overlap_days_is_an_assumption_and_the_line_is_printed(capsys, cached_planner):  # noqa: F811

@@ -286,9 +286,11 @@ def _alarms(p: Pricer, decl: Declared, assume: Assumptions) -> None:
                   "alarm-metric-months", key, note=f"{len(math)} with metric math, billed for each metric it reads; "
                                                    "free tier not applied")
     if decl.eks_clusters and decl.alarms:
+        sides = max(decl.statsd_prefixes, 1)
         p.add("target.eks.agentMetrics", "target", "CloudWatch agent's custom metrics (StatsD)",
-              assume["eksAgentCustomMetrics"], "metric-months", "cloudwatch.customMetricMonth",
-              note="assumption: metric name x dimension set, as the agent maps them; grows with DAGs and tasks",
+              assume["eksAgentCustomMetrics"] * sides, "metric-months", "cloudwatch.customMetricMonth",
+              note="assumption: metric name x dimension set, as the agent maps them; grows with DAGs and tasks"
+                   + (f"; x{sides}: each blue/green release sends under its own StatsD prefix" if sides > 1 else ""),
               assumption="eksAgentCustomMetrics")
 
 

@@ -200,6 +200,9 @@ class Declared:
     retention: dict[str, int | None] = field(default_factory=dict)
     replicas: dict[str, int] = field(default_factory=dict)  # EKS: scheduler and apiServer replicas (chart values)
     alarms: tuple[Alarm, ...] = ()
+    # EKS: the Airflow releases' distinct StatsD prefixes (one per blue/green side, components/alarms/agent.py): each
+    # is its own set of the agent's custom metrics
+    statsd_prefixes: int = 0
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -378,7 +381,10 @@ def declared(plan: Plan, target: str) -> Declared:
                             for r in of(T_HELM)),
         retention=retention_of(everything, target),
         replicas=_replicas(airflow_release_values(everything)) if clusters else {},
-        alarms=tuple(alarm_of(r) for r in of(T_ALARM)))
+        alarms=tuple(alarm_of(r) for r in of(T_ALARM)),
+        statsd_prefixes=len({json.dumps(((r.inputs.get("values") or {}).get("config") or {}).get("metrics", {})
+                                        .get("statsd_prefix")) for r in of(T_HELM)
+                             if (r.inputs.get("values") or {}).get("executor") == "CeleryExecutor"}))
 
 
 def _replicas(values: dict) -> dict[str, int]:

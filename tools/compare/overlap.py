@@ -2,7 +2,8 @@
 
 The second side is priced as the program declares it (components/mwaa.py, components/eks/side.py) at the live side's
 sizes, idle: on MWAA one more environment of the same class; on EKS one more RDS instance and the nodes the second
-release's always-on pods and minimum workers need on the shared cluster (the cluster, broker and add-ons are shared).
+release's always-on pods and minimum workers need on the shared cluster, and the agent's custom metrics under its own
+StatsD prefix (the cluster, broker and add-ons are shared).
 The Airflow version doesn't enter a price, so the figure holds for any upgrade of this stack.
 """
 
@@ -27,7 +28,8 @@ def _sides(decl: Declared, count: int) -> Declared:
                 if n == 0 or key != "system"}  # the cluster add-ons run once
     return dataclasses.replace(
         decl, databases=decl.databases[:1] * count, pods=PodSizes(platform=platform, node_reserved=pods.node_reserved),
-        workers=dataclasses.replace(decl.workers, min_replicas=decl.workers.min_replicas * count))
+        workers=dataclasses.replace(decl.workers, min_replicas=decl.workers.min_replicas * count),
+        statsd_prefixes=count)  # the second release's StatsD prefix: the agent's custom metrics once more
 
 
 def upgrade_overlap(decl: Declared, table: PriceTable, assume: Assumptions, *, as_of: datetime.date) -> dict[str, Any]:
