@@ -11,9 +11,13 @@ Telegraf's statsd input (the agent's translated config has `[[inputs.statsd]]`, 
 samples), whose defaults name a metric by joining the dotted name with `metric_separator` "_", tag it `metric_type`
 (counter, gauge, timing, ...), sum counters and keep a gauge's last value per interval, and drop both after each flush
 (`delete_counters`/`delete_gauges` true: no datapoint for an interval with no datagram); influxdata/telegraf,
-plugins/inputs/statsd/README.md. Those Telegraf defaults are what could be confirmed; that the agent keeps them (and
-publishes a `value` field under the measurement's own name) is read from the agent's docs and sample, not its code.
-`omit_hostname` (our agent config) keeps the host out of the dimensions.
+plugins/inputs/statsd/README.md. Checked in the agent's own code (aws/amazon-cloudwatch-agent at ab55b8d): its fork of
+the input keeps those defaults (plugins/inputs/statsd/statsd.go: separator "_", delete_* true, field `value`, tag
+`metric_type`; timers kept as raw samples, a histogram, not mean/upper fields); the translator sets no separator or
+templates (translator/translate/metrics/metrics_collect/statsd/); the metric name of a `value` field is the
+measurement's own (internal/metric/metric.go DecorateMetricName); tags other than `aws:*` become dimensions
+(plugins/outputs/cloudwatch/convert_otel.go), and no `host` tag exists with `omit_hostname` (our agent config); each
+minute goes out as a statistic set (Sum, Maximum, SampleCount exact) of unit None. docs/operations.md names the same files.
 
 MWAA: MWAA's published table of Airflow metrics in CloudWatch (namespace `AmazonMWAA`, each metric with its
 dimensions, plus `Environment`): awsdocs/amazon-mwaa-user-guide, doc_source/access-metrics-cw-220.md (commit 4de37acf),
