@@ -101,7 +101,10 @@ def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str], side_
         "dag-import-errors": one(airflow("dag_processing.import_errors", "gauge")),
         "task-failure-burst": one(airflow("ti_failures", "counter")),
         # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, but Airflow times how long each
-        # task waited between QUEUED and RUNNING (task.queued_duration, milliseconds): the wait in the broker.
+        # task waited between QUEUED and RUNNING (task.queued_duration, milliseconds): the wait in the broker. Airflow 2
+        # sends it from the worker; Airflow 3.0 to 3.3.1 never send it (the move to RUNNING went to the execution API,
+        # which does not time it: apache/airflow#63503, #66067; fix apache/airflow#67592, planned for 3.3.2), so on
+        # those versions this alarm gets no data and stays OK (docs/operations.md; make twin-alarms checks it).
         "broker-oldest-task": Binding({"wait": airflow("task.queued_duration", "timing")},
                                       expression="wait / 1000"),
         "metadata-db-cpu": one(rds("CPUUtilization")),

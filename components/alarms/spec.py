@@ -55,7 +55,7 @@ ALARMS: tuple[AlarmSpec, ...] = (
               Rule("Sum", "GreaterThanOrEqualToThreshold", 3, unit="Count")),
     AlarmSpec("broker-oldest-task", "a task waited in the Celery broker for more than 30 minutes",
               Rule("Maximum", "GreaterThanThreshold", 1800, unit="Seconds"),
-              not_on_twin="MWAA: SQS's ApproximateAgeOfOldestTask (AWS/MWAA); EKS: a task must wait 30 minutes in Redis"),
+              not_on_twin="on MWAA it is SQS's ApproximateAgeOfOldestTask, published by AWS itself"),
     AlarmSpec("metadata-db-cpu", "the metadata database's CPU is saturated: the scheduler and API slow down",
               Rule("Average", "GreaterThanThreshold", 90, evaluation_periods=3, datapoints_to_alarm=3,
                    treat_missing_data="missing", unit="Percent"),

@@ -10,7 +10,7 @@ import pytest
 
 from components.alarms import eks_bindings, mwaa_bindings
 from tools.twin.alarm_eval import TIME_SCALE, PlannedAlarm, Query, first_alarm, planned_alarms
-from tools.twin.alarm_run import classify
+from tools.twin.alarm_run import AlarmReport, awaiting_emission, check_still_absent, classify
 from tools.twin.errors import TwinError
 from tools.twin.metric_map import Datapoint, mapping_for
 from tools.twin.probes import Probe, ProbeRunner
@@ -101,6 +101,33 @@ def test_each_statsd_alarm_reads_what_the_targets_agent_publishes(target):
             kind = "c" if alarm.id in ("scheduler-heartbeat", "triggerer-heartbeat", "task-failure-burst") else "g"
             [point] = mapping.map([Metric(time.time(), name, 1.0, kind)], TIME_SCALE)
             assert (point.namespace, point.name, point.dimensions) == (query.namespace, query.name, query.dimensions), alarm.id
+
+
+def test_an_uninjected_statsd_alarm_is_confirmed_absent_while_healthy_or_fails_the_run_once_emitted():
+    """broker-oldest-task on EKS reads task.queued_duration, which Airflow 3.3.1 never emits (faults.NOT_INJECTED):
+    a healthy run without it confirms the reason; a datapoint of it means the alarm needs its fault now."""
+    stack = wiring("dev", "eks", {})
+    mapping = mapping_for("eks", stack)
+    planned = planned_alarms(stack)
+    [broker] = awaiting_emission(planned, mapping)
+    assert broker.id == "broker-oldest-task"
+    assert awaiting_emission(planned_alarms(wiring("dev", "mwaa", {})), mapping_for("mwaa", wiring("dev", "mwaa", {}))) == []
+    heartbeat = mapping.map([Metric(time.time(), "airflow.scheduler_heartbeat", 1, "c")], TIME_SCALE)
+
+    absent = AlarmReport("eks")
+    absent.not_provable = classify(planned, mapping)[1]
+    check_still_absent([broker], heartbeat, absent)
+    assert absent.not_provable["broker-oldest-task"].startswith("Airflow 3.0 to 3.3.1 never emit task.queued_duration")
+    assert absent.not_provable["broker-oldest-task"].endswith("no datapoint of its metric arrived")
+    assert not absent.not_fired
+
+    emitted = AlarmReport("eks")
+    emitted.not_provable = classify(planned, mapping)[1]
+    wait = mapping.map([Metric(time.time(), "airflow.task.queued_duration", 3000, "ms")], TIME_SCALE)
+    check_still_absent([broker], heartbeat + wait, emitted)
+    assert "broker-oldest-task" not in emitted.not_provable
+    assert emitted.not_fired["broker-oldest-task"].startswith("1 datapoints of its metric while healthy: Airflow emits it")
+    assert not emitted.ok
 
 
 def test_mwaa_mapping_publishes_only_what_mwaa_lists():

@@ -9,7 +9,8 @@ data", "Using math expressions with CloudWatch metrics"):
   breaches only with `treatMissingData: breaching` (`missing`, `ignore` and `notBreaching` never make it ALARM).
 
 Time scale: CloudWatch's 5-minute periods cannot be waited for here, so every period (and the EKS agent's collection
-interval, metric_map.py) runs TIME_SCALE times faster: 300 s -> 15 s. Thresholds, statistics and counts are unchanged.
+interval, metric_map.py) runs TIME_SCALE times faster: 300 s -> 15 s. A duration Airflow measures is scaled as a
+period is (metric_map.twin_value: 90 s on the twin is 1800 s). Thresholds, statistics and counts are unchanged.
 """
 
 from __future__ import annotations

@@ -136,8 +136,15 @@ FAULTS: tuple[Fault, ...] = (
     Fault("scheduler-heartbeat", 3, "the scheduler stopped", _stop_scheduler),
 )
 BY_ALARM = {fault.alarm: fault for fault in FAULTS}
-# An alarm with a StatsD source but no fault here, and why.
+# An alarm read from Airflow's StatsD but with no fault here, and why. The healthy run checks the reason still holds
+# (alarm_run.py: a metric that is never emitted must stay absent; once it arrives, the alarm needs its fault).
 NOT_INJECTED = {
-    "broker-oldest-task": "its threshold is a wait of 1800 s in the broker (a duration, not a period: the time scale "
-                          "does not shorten it); covered by tests/test_alarms.py (rule, binding, PutMetricAlarm model)",
+    # Read in the installed Airflow 3.3.1: only TaskInstance.emit_state_change_metric(RUNNING) times it, called by
+    # _check_and_change_state_before_execution, which nothing calls any more; workers now move a task to RUNNING
+    # through the execution API's ti_run (api_fastapi/execution_api/routes/task_instances.py), which sends no metric.
+    "broker-oldest-task": "Airflow 3.0 to 3.3.1 never emit task.queued_duration (QUEUED to RUNNING moved from the "
+                          "worker to the execution API, which does not time it: apache/airflow#63503 and #66067; the "
+                          "fix, apache/airflow#67592, is planned for 3.3.2), so no fault can make it fire; covered by "
+                          "tests/test_alarms.py (rule, binding, PutMetricAlarm model) and tests/test_twin_time_scale.py "
+                          "(a wait of 1800 s / the time scale fires it)",
 }

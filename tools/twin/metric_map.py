@@ -24,6 +24,11 @@ dimensions, plus `Environment`): awsdocs/amazon-mwaa-user-guide, doc_source/acce
 "Apache Airflow metrics available in CloudWatch". `TriggererHeartbeat` (Airflow 2.8.1+) is named by MWAA's current
 "Monitoring dashboards and alarms" page but not in that table: its `Function` value `Triggerer` is inferred from the
 table's pattern (SchedulerHeartbeat: Function Scheduler), not read.
+
+Time scale, for values: the twin runs every alarm period TIME_SCALE times faster (alarm_eval.py), so a duration Airflow
+measures on it stands for TIME_SCALE times as long in production, exactly as a period does: a task that waited 90 s on
+the twin is a 1800 s wait. `twin_value` applies that to every duration (a StatsD timing) and to nothing else, on both
+targets, before any agent's aggregation; counts and gauges are unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from .statsd import Metric
 from .wiring import StackWiring
 
 STATSD_TYPES = {"c": "counter", "g": "gauge", "ms": "timing", "h": "histogram", "s": "set"}
+# StatsD types whose value is a duration (a timing, `|ms`); a histogram (`|h`) can hold any quantity, so it is not one.
+DURATION_TYPES = frozenset({"ms"})
 MWAA_PREFIX = "airflow."  # mwaa_runtime.STATSD: STATSD_PREFIX=airflow
 
 # MWAA's table: Airflow metric (regex over the name without the prefix) -> (CloudWatch metric, dimensions).
@@ -73,6 +80,12 @@ class Datapoint:
 MapFunction = Callable[[list[Metric], float], list[Datapoint]]  # datagrams, time scale -> datapoints
 
 
+def twin_value(metric: Metric, scale: float) -> float:
+    """The value production would have sent: a duration measured on the twin's compressed clock, times `scale` (the
+    same factor that shortens every period); any other value as sent."""
+    return metric.value * scale if metric.type in DURATION_TYPES else metric.value
+
+
 @dataclass(frozen=True)
 class Mapping:
     namespace: str  # where the agent publishes Airflow's metrics (any other namespace is AWS's own)
@@ -102,7 +115,7 @@ def eks_mapping(stack: StackWiring) -> Mapping:
             elif kind == "g":
                 points.append(Datapoint(at, namespace, cw_name, dims, group[-1].value))
             else:  # timings: every sample (the agent sends a statistic set; the alarms' statistics read the same)
-                points += [Datapoint(at, namespace, cw_name, dims, m.value) for m in group]
+                points += [Datapoint(at, namespace, cw_name, dims, twin_value(m, scale)) for m in group]
         return points
 
     return Mapping(namespace, mapped)
@@ -124,8 +137,9 @@ def mwaa_mapping(stack: StackWiring) -> Mapping:
                 return name, frozenset({**values, "Environment": environment}.items())
         return None
 
-    def mapped(metrics: list[Metric], _scale: float) -> list[Datapoint]:
-        return [Datapoint(m.at, "AmazonMWAA", *found, m.value) for m in metrics if (found := published_as(m.name))]
+    def mapped(metrics: list[Metric], scale: float) -> list[Datapoint]:
+        return [Datapoint(m.at, "AmazonMWAA", *found, twin_value(m, scale)) for m in metrics
+                if (found := published_as(m.name))]
 
     return Mapping("AmazonMWAA", mapped)
 
