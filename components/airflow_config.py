@@ -82,6 +82,13 @@ PROGRAM_OPTIONS = ("secrets.backend", "secrets.backend_kwargs", "logging.remote_
                    "logging.remote_log_conn_id", "celery.worker_concurrency", "metrics.statsd_on", "metrics.statsd_host",
                    "metrics.statsd_port", "metrics.statsd_prefix")
 
+# Defaults EKS takes from MWAA's images, which a stack's airflowConfigurationOptions still override on both targets.
+# MWAA's "opinionated" scheduler config that "can be overridden by the user" (aws/amazon-mwaa-docker-images,
+# images/airflow/3.3.1/python/mwaa/config/airflow.py, and 2.10.3's, commit 9d2bebb5): AIRFLOW__SCHEDULER__
+# TASK_QUEUED_TIMEOUT=1800.0, against Airflow's 600 s. Without it a task queued 10 min is re-queued on EKS but waits on
+# MWAA, and its wait could never reach broker-oldest-task's 1800 s.
+MWAA_IMAGE_DEFAULTS = {"scheduler.task_queued_timeout": "1800.0"}
+
 # Options a target sets itself, outside the config table above, by the chart value that sets it on EKS (the chart's
 # templates turn `executor` and each named Secret into an AIRFLOW__<SECTION>__<KEY> variable); MWAA sets the same ones
 # itself. tests/test_settings.py checks that the planned Helm release sets every value named here.

@@ -459,7 +459,7 @@ BAD_VALUES = [
     ("eks-resources-negative-cpu", E({"resources": {"scheduler": {"cpuMillis": -1}}}),
      "eks.resources.scheduler.cpuMillis: -1 is out of range; allowed: 0 to 64000"),
     ("eks-resources-unknown-pod", E({"resources": {"webserver": {"cpuMillis": 100}}}),
-     "eks.resources.webserver: unknown config key; allowed keys: apiServer, dagProcessor, jobs, logGroomer, nodeReserved, pgbouncer, pgbouncerExporter, redis, scheduler, statsd, system, triggerer"),
+     "eks.resources.webserver: unknown config key; allowed keys: apiServer, dagProcessor, jobs, logGroomer, nodeReserved, pgbouncer, pgbouncerExporter, queuedAgeExporter, redis, scheduler, statsd, system, triggerer"),
     ("environment-name-too-short", {"target": "mwaa", "environmentName": "ab"},
      "environmentName: \"ab\" is not valid; allowed: 3-24 lowercase letters, digits or '-', starting with a letter"),
     ("environment-name-trailing-hyphen", {"target": "mwaa", "environmentName": "airflow-"},
@@ -794,14 +794,14 @@ def test_the_program_puts_at_most_its_counted_tags_on_a_resource(planned, target
 
 
 def test_options_the_program_sets_are_exactly_the_reserved_ones(planned):
-    from components.airflow_config import PROGRAM_OPTIONS
+    from components.airflow_config import MWAA_IMAGE_DEFAULTS, PROGRAM_OPTIONS
 
     plan = planned("dev", target="eks", keepMwaa=True)
     config = plan.one("kubernetes:helm.sh/v3:Release", "eks-airflow").inputs["values"]["config"]
     set_on_eks = {f"{section}.{key}" for section, options in config.items() for key in options}
     set_on_mwaa = set(plan.one("aws:mwaa/environment:Environment").inputs["airflowConfigurationOptions"])
     user = set(stack_raw_config_options())
-    assert (set_on_eks | set_on_mwaa) - user == set(PROGRAM_OPTIONS)
+    assert (set_on_eks | set_on_mwaa) - user == set(PROGRAM_OPTIONS) | set(MWAA_IMAGE_DEFAULTS)
 
 
 def stack_raw_config_options() -> dict:

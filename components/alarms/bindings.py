@@ -19,6 +19,7 @@ from typing import Mapping
 
 import pulumi
 
+from . import queued_age
 from .agent import agent_metric_name, agent_namespace, statsd_prefix
 
 # Tasks starving for pool slots, as default_pool having no free slot through a whole period. Not
@@ -100,12 +101,12 @@ def eks_bindings(environment_name: str, db_instance_id: pulumi.Input[str], side_
         "pool-starving": Binding({"open": airflow("pool.open_slots.default_pool", "gauge")}, expression=NO_FREE_SLOT),
         "dag-import-errors": one(airflow("dag_processing.import_errors", "gauge")),
         "task-failure-burst": one(airflow("ti_failures", "counter")),
-        # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, but Airflow times how long each
-        # task waited between QUEUED and RUNNING (task.queued_duration, milliseconds): the wait in the broker. Airflow 2
-        # sends it from the worker; Airflow 3.0 to 3.3.1 never send it (the move to RUNNING went to the execution API,
-        # which does not time it: apache/airflow#63503, #66067; fix apache/airflow#67592, planned for 3.3.2), so on
-        # those versions this alarm gets no data and stays OK (docs/operations.md; make twin-alarms checks it).
-        "broker-oldest-task": Binding({"wait": airflow("task.queued_duration", "timing")},
+        # What matches SQS's oldest-task age on Redis: ElastiCache cannot see task ages, so the scheduler pod's sidecar
+        # (components/alarms/queued_age.py) sends the age of the oldest task instance in state QUEUED, from the
+        # metadata database, every 10 s, in milliseconds: how long the oldest task has been waiting for a worker, as
+        # SQS's oldest message is. Not Airflow's task.queued_duration: it is timed only when a task leaves QUEUED (a
+        # stuck task never sends it) and Airflow 3.0 to 3.3.1 never send it at all (apache/airflow#63503, #66067).
+        "broker-oldest-task": Binding({"wait": airflow(queued_age.METRIC, "timing")},
                                       expression="wait / 1000"),
         "metadata-db-cpu": one(rds("CPUUtilization")),
         "metadata-db-freeable-memory": one(rds("FreeableMemory")),

@@ -31,6 +31,7 @@ from .. import airflow_config as af
 from ..alarms import agent
 from ..settings import PodResources, ReplicaSettings, ResourceSettings, WorkerSettings
 from .irsa import NAMESPACE, service_account_name
+from .queued_age_sidecar import queued_age_container
 
 CHART_VERSIONS_FILE = Path(__file__).with_name("chart_versions.json")
 # The official chart releases, vendored byte-identical (charts/SOURCE.md): the Release installs these bytes, the
@@ -181,6 +182,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     v3 = is_airflow3(inputs.airflow_version)
     roles = inputs.role_arns
     config = af.nested_config({
+        **af.MWAA_IMAGE_DEFAULTS,  # before the stack's options, which override them as on MWAA
         **inputs.airflow_config,
         # StatsD to the CloudWatch agent's Service (components/alarms/agent.py), not the chart's Prometheus exporter.
         "metrics.statsd_on": "True",
@@ -227,7 +229,10 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         # No automountServiceAccountToken here: the chart writes it for the scheduler only with a pod-launching
         # executor, so with Celery the scheduler keeps its token (a documented checkov skip).
         "scheduler": {"serviceAccount": {k: v for k, v in _service_account("scheduler", roles.get("scheduler")).items()
-                                         if k != "automountServiceAccountToken"}},
+                                         if k != "automountServiceAccountToken"},
+                      # The oldest queued task's age for broker-oldest-task (components/alarms/queued_age.py).
+                      "extraContainers": [queued_age_container(inputs.side_slot,
+                                                               k8s_resources(inputs.resources.queued_age_exporter))]},
         "dagProcessor": {"enabled": True, "serviceAccount": _service_account("dag-processor", roles.get("dag-processor"))},
         "triggerer": {"persistence": {"enabled": False},
                       "serviceAccount": _service_account("triggerer", roles.get("triggerer"))},

@@ -57,7 +57,7 @@ PROGRAM_TAGS_PER_RESOURCE = 3
 
 # Requests of the long-running pods besides the Celery workers (eks.resources.<key>): CPU in millicores, memory in MiB.
 RESOURCE_KEYS = ("scheduler", "dagProcessor", "triggerer", "apiServer", "pgbouncer", "pgbouncerExporter", "statsd",
-                 "redis", "system", "nodeReserved", "logGroomer", "jobs")
+                 "redis", "system", "nodeReserved", "logGroomer", "jobs", "queuedAgeExporter")
 
 # CloudWatch Logs accepts only these retentions (PutRetentionPolicy, "Possible values are: ..."; boto3/SDK reference,
 # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html). `logRetentionDays`

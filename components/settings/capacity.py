@@ -40,7 +40,8 @@ def per_node(eks: EksSettings) -> PodResources:
 def platform_pods(eks: EksSettings) -> dict[str, PodResources]:
     """The always-on pods besides the Celery workers, by config key (one replica each)."""
     r = eks.resources
-    pods = {"scheduler": r.scheduler, "dagProcessor": r.dag_processor, "triggerer": r.triggerer,
+    # The scheduler's pod carries the queued-age exporter (components/eks/queued_age_sidecar.py).
+    pods = {"scheduler": r.scheduler + r.queued_age_exporter, "dagProcessor": r.dag_processor, "triggerer": r.triggerer,
             "apiServer": r.api_server, "pgbouncer": r.pgbouncer + r.pgbouncer_exporter}
     if eks.broker == "in-cluster":
         pods["redis"] = r.redis
@@ -141,6 +142,7 @@ def capacity_problems(eks: EksSettings) -> list[str]:
     largest = max(rooms.items(), key=lambda item: (item[1].cpu_millis, item[1].memory_mib))
     for key, pod in platform_pods(eks).items():
         if not any(fits(pod, room) for room in rooms.values()):
-            problems.append(f"eks.resources.{key}: {pod.text()} fits on no node group (largest: {largest[0]} with "
+            what = " with eks.resources.queuedAgeExporter (its sidecar)" if key == "scheduler" else ""
+            problems.append(f"eks.resources.{key}{what}: {pod.text()} fits on no node group (largest: {largest[0]} with "
                             f"{largest[1].text()} for pods); allowed: smaller requests, or a larger instance type")
     return problems

@@ -92,20 +92,37 @@ def test_each_statsd_alarm_reads_what_the_targets_agent_publishes(target):
     bindings = (mwaa_bindings(stack.environment_name) if target == "mwaa"
                 else eks_bindings(stack.environment_name, "db"))
     provable, not_provable = classify(planned_alarms(stack), mapping)
-    assert {"metadata-db-cpu", "metadata-db-freeable-memory", "broker-oldest-task"} == set(not_provable)
-    assert len(provable) == 6
+    # MWAA's broker age is SQS's (AWS/MWAA); EKS's comes from the scheduler pod's queued-age exporter over StatsD.
+    aws_only = {"metadata-db-cpu", "metadata-db-freeable-memory"} | ({"broker-oldest-task"} if target == "mwaa" else set())
+    assert aws_only == set(not_provable)
+    assert len(provable) == 9 - len(aws_only)
     for alarm in provable:
         for query in alarm.queries:
             source = bindings[alarm.id].metrics[query.id].statsd
             name = source if source.startswith("airflow.") else f"airflow.{source}"
-            kind = "c" if alarm.id in ("scheduler-heartbeat", "triggerer-heartbeat", "task-failure-burst") else "g"
+            kind = {"scheduler-heartbeat": "c", "triggerer-heartbeat": "c", "task-failure-burst": "c",
+                    "broker-oldest-task": "ms"}.get(alarm.id, "g")
             [point] = mapping.map([Metric(time.time(), name, 1.0, kind)], TIME_SCALE)
             assert (point.namespace, point.name, point.dimensions) == (query.namespace, query.name, query.dimensions), alarm.id
 
 
-def test_an_uninjected_statsd_alarm_is_confirmed_absent_while_healthy_or_fails_the_run_once_emitted():
-    """broker-oldest-task on EKS reads task.queued_duration, which Airflow 3.3.1 never emits (faults.NOT_INJECTED):
-    a healthy run without it confirms the reason; a datapoint of it means the alarm needs its fault now."""
+def test_every_statsd_alarm_has_its_fault_on_eks_now():
+    """broker-oldest-task was the one uninjected StatsD alarm on EKS (Airflow 3.0 to 3.3.1 never send
+    task.queued_duration); the queued-age exporter gives it a metric a fault drives."""
+    from tools.twin import faults
+
+    stack = wiring("dev", "eks", {})
+    assert faults.NOT_INJECTED == {}
+    assert awaiting_emission(planned_alarms(stack), mapping_for("eks", stack)) == []
+    assert faults.BY_ALARM["broker-oldest-task"].phase == faults.BY_ALARM["workers-stalled"].phase
+
+
+def test_an_uninjected_statsd_alarm_is_confirmed_absent_while_healthy_or_fails_the_run_once_emitted(monkeypatch):
+    """An alarm in faults.NOT_INJECTED (none today; broker-oldest-task stands in): a healthy run without its metric
+    confirms the reason; a datapoint of it means the alarm needs its fault now."""
+    from tools.twin import faults
+
+    monkeypatch.setitem(faults.NOT_INJECTED, "broker-oldest-task", "its metric is not sent by this Airflow")
     stack = wiring("dev", "eks", {})
     mapping = mapping_for("eks", stack)
     planned = planned_alarms(stack)
@@ -117,13 +134,13 @@ def test_an_uninjected_statsd_alarm_is_confirmed_absent_while_healthy_or_fails_t
     absent = AlarmReport("eks")
     absent.not_provable = classify(planned, mapping)[1]
     check_still_absent([broker], heartbeat, absent)
-    assert absent.not_provable["broker-oldest-task"].startswith("Airflow 3.0 to 3.3.1 never emit task.queued_duration")
+    assert absent.not_provable["broker-oldest-task"].startswith("its metric is not sent by this Airflow")
     assert absent.not_provable["broker-oldest-task"].endswith("no datapoint of its metric arrived")
     assert not absent.not_fired
 
     emitted = AlarmReport("eks")
     emitted.not_provable = classify(planned, mapping)[1]
-    wait = mapping.map([Metric(time.time(), "airflow.task.queued_duration", 3000, "ms")], TIME_SCALE)
+    wait = mapping.map([Metric(time.time(), "airflow.task.oldest_queued_age", 3000, "ms")], TIME_SCALE)
     check_still_absent([broker], heartbeat + wait, emitted)
     assert "broker-oldest-task" not in emitted.not_provable
     assert emitted.not_fired["broker-oldest-task"].startswith("1 datapoints of its metric while healthy: Airflow emits it")

@@ -285,6 +285,8 @@ def _pod_sizes(values: dict, plan: Plan) -> PodSizes:
         pod = _requests(values, f"{key}.resources")
         if key == "pgbouncer":
             pod = pod + _requests(values, "pgbouncer.metricsExporterSidecar.resources")
+        for extra in (values.get(key) or {}).get("extraContainers") or []:  # the scheduler's queued-age exporter
+            pod = pod + _requests({"extraContainers": extra}, "extraContainers.resources")
         platform[key] = PodResources(pod.cpu_millis * replicas, pod.memory_mib * replicas)
     if (values.get("redis") or {}).get("enabled"):
         platform["redis"] = _requests(values, "redis.resources")

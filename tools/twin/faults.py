@@ -116,6 +116,14 @@ def _stalled_workers(twin: Twin, api: AirflowApi) -> None:
     wait_for_state(api, "fanout_primes", run_id, "queued", twin.alive)  # queued, and no worker to take it
 
 
+def _queued_too_long(twin: Twin, api: AirflowApi) -> None:
+    """A task left QUEUED with no worker to take it: the exporter's age passes 1800 s / TIME_SCALE (90 s) as a wait
+    in production would pass 30 min. workers-stalled's fault, of the same phase and injected first, has done it
+    already (worker stopped, fanout_primes's first task queued); alone, this does the same."""
+    if any(p.name.endswith(".worker") for p in twin.supervisor.processes):
+        _stalled_workers(twin, api)
+
+
 def _starved_pool(twin: Twin, api: AirflowApi) -> None:
     api.call("PATCH", "/pools/default_pool", params={"update_mask": "slots"}, json={"slots": 0})
     api.trigger("smoke")  # its tasks are scheduled, and wait for a slot of default_pool
@@ -132,19 +140,14 @@ FAULTS: tuple[Fault, ...] = (
           _failing_tasks),
     Fault("workers-stalled", 2, "the Celery worker stopped, fanout_primes triggered (its first task queued)",
           _stalled_workers),
+    Fault("broker-oldest-task", 2, "the worker kept stopped with fanout_primes's first task queued (workers-stalled's "
+          "fault): the oldest queued task's age grows", _queued_too_long),
     Fault("pool-starving", 2, "default_pool set to 0 slots through the API, smoke triggered", _starved_pool),
     Fault("scheduler-heartbeat", 3, "the scheduler stopped", _stop_scheduler),
 )
 BY_ALARM = {fault.alarm: fault for fault in FAULTS}
 # An alarm read from Airflow's StatsD but with no fault here, and why. The healthy run checks the reason still holds
 # (alarm_run.py: a metric that is never emitted must stay absent; once it arrives, the alarm needs its fault).
-NOT_INJECTED = {
-    # Read in the installed Airflow 3.3.1: only TaskInstance.emit_state_change_metric(RUNNING) times it, called by
-    # _check_and_change_state_before_execution, which nothing calls any more; workers now move a task to RUNNING
-    # through the execution API's ti_run (api_fastapi/execution_api/routes/task_instances.py), which sends no metric.
-    "broker-oldest-task": "Airflow 3.0 to 3.3.1 never emit task.queued_duration (QUEUED to RUNNING moved from the "
-                          "worker to the execution API, which does not time it: apache/airflow#63503 and #66067; the "
-                          "fix, apache/airflow#67592, is planned for 3.3.2), so no fault can make it fire; covered by "
-                          "tests/test_alarms.py (rule, binding, PutMetricAlarm model) and tests/test_twin_time_scale.py "
-                          "(a wait of 1800 s / the time scale fires it)",
-}
+# None today: broker-oldest-task on EKS was one while it read task.queued_duration, which Airflow 3.0 to 3.3.1 never
+# send; it now reads the scheduler pod's queued-age exporter, which its fault above drives.
+NOT_INJECTED: dict[str, str] = {}
