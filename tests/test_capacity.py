@@ -25,13 +25,13 @@ def problems(eks: dict) -> list[str]:
 
 def test_a_desired_size_that_cannot_hold_the_idle_pods_is_one_config_error():
     # t3.large: 2000m less 200m reserved (kubelet + DaemonSets) and 100m for the CloudWatch agent = 1700m for pods. The
-    # worker pod (1700m) takes one node; the always-on pods (2020m: scheduler 500 + its queued-age exporter 20, DAG
+    # worker pod (1700m) takes one node; the always-on pods (2010m: scheduler 500 + its queued-age exporter 10, DAG
     # processor 250, triggerer 250, API server 250, PgBouncer 150, add-ons 600) don't fit on one more node: 3 nodes.
     assert problems(DEV_EKS) == []
     small = {**DEV_EKS, "nodeGroups": [{**DEV_EKS["nodeGroups"][0], "desiredSize": 2}]}
     assert problems(small) == [
         "eks.nodeGroups[0].desiredSize: 2 nodes of group airflow can't hold what runs idle: the minimum 1 worker pod(s) "
-        "of 1700m CPU / 3712 MiB and the always-on pods (2020m CPU / 4864 MiB, replicas included) on t3.large nodes "
+        "of 1700m CPU / 3712 MiB and the always-on pods (2010m CPU / 4864 MiB, replicas included) on t3.large nodes "
         "with 1700m CPU / 6764 MiB each for pods (DaemonSets and the kubelet reservation, eks.resources.nodeReserved, "
         "and the CloudWatch agent, eks.resources.statsd, taken off) need 3; allowed: desiredSize >= 3"]
     # maxSize below the need says so too

@@ -107,8 +107,8 @@ def test_the_scheduler_pod_carries_the_exporter_with_the_schedulers_connection(a
     assert env[queued_age.STATSD_ENV] == f"udp://{statsd_host()}:8125"
     assert env[queued_age.PREFIX_ENV] == values["config"]["metrics"]["statsd_prefix"] == "airflow"
     assert container["command"] == ["python", "-c", SOURCE]
-    assert container["resources"] == {"requests": {"cpu": "20m", "memory": "64Mi"},
-                                      "limits": {"cpu": "40m", "memory": "64Mi"}}
+    assert container["resources"] == {"requests": {"cpu": "10m", "memory": "64Mi"},
+                                      "limits": {"cpu": "20m", "memory": "64Mi"}}
     assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                             "readOnlyRootFilesystem": True}
 

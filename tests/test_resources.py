@@ -69,7 +69,7 @@ def test_prod_pins_workers_to_the_group_that_scales():
      "taskCpuMillis 200; podMemoryMiB 512 + 8 × taskMemoryMiB 400) but a t3.medium node of group a has 1700m CPU / "
      "2668 MiB for pods; allowed: a smaller eks.workers.concurrency or task size, or a larger instance type"),
     ({"resources": {"scheduler": {"cpuMillis": 4000}}},
-     "eks.resources.scheduler with eks.resources.queuedAgeExporter (its sidecar): 4020m CPU / 1088 MiB fits on no node group (largest: airflow/m6i.large with 1700m CPU / "
+     "eks.resources.scheduler with eks.resources.queuedAgeExporter (its sidecar): 4010m CPU / 1088 MiB fits on no node group (largest: airflow/m6i.large with 1700m CPU / "
      "6764 MiB for pods); allowed: smaller requests, or a larger instance type"),
     ({"nodeGroups": [{"name": "gpu", "instanceTypes": ["g5.xlarge"]}]},
      'eks.nodeGroups[0].instanceTypes[0]: "g5.xlarge" has no known vCPU/memory to fit pods on; allowed: t3, t3a or '
@@ -104,9 +104,9 @@ def test_the_comparison_reads_the_pods_from_the_plan_not_from_assumptions():
     decl = declared(plans["eks"], "eks")
     assert (decl.workers.concurrency, decl.workers.pod.cpu_millis, decl.workers.pod.memory_mib) == (4, 900, 2112)
     assert decl.workers.node_group == "airflow"
-    # scheduler 500 + its queued-age exporter 20 + dag-processor 250 + triggerer 250 + api-server 250 + PgBouncer 100
-    # + its stats exporter 50 + system add-ons 600 = 2020m; every node keeps 200m + the CloudWatch agent's 100m
-    assert sum(p.cpu_millis for p in decl.pods.platform.values()) == 2020
+    # scheduler 500 + its queued-age exporter 10 + dag-processor 250 + triggerer 250 + api-server 250 + PgBouncer 100
+    # + its stats exporter 50 + system add-ons 600 = 2010m; every node keeps 200m + the CloudWatch agent's 100m
+    assert sum(p.cpu_millis for p in decl.pods.platform.values()) == 2010
     assert decl.pods.platform["scheduler"].memory_mib == 1024 + 64  # the sidecar's requests count with its pod
     assert decl.pods.node_reserved.cpu_millis == 300
     from tests.test_costs import tiny_table

@@ -28,12 +28,14 @@ def test_overlap_is_one_more_side_of_each_target_for_the_configured_days(capsys,
     mwaa, eks = items_of(data, "mwaa"), items_of(data, "eks")
     # MWAA: one more environment of the same class and its metadata storage (dev: mw1.micro).
     assert overlap["mwaa"]["secondSideMonthly"] == pytest.approx(mwaa["target.mwaa.environment"] + mwaa["target.mwaa.metadb"])
-    # EKS: one more RDS instance with its storage, the node the second release's idle pods need (dev's 3 t3.large
-    # hold 2050m always-on + a 1700m worker pod; green adds 1450m, no second copy of the add-ons, + 1700m = 1 node),
-    # and the agent's custom metrics once more, under green's own StatsD prefix.
+    # EKS: one more RDS instance with its storage, the nodes the second release's idle pods need, and the agent's custom
+    # metrics once more, under green's own StatsD prefix. dev's t3.large have 1700m for pods; one worker pod (1700m) fills
+    # a node. One side: 1 worker node + always-on 2010m (scheduler 500 with its queued-age exporter 10, DAG processor,
+    # triggerer, API server 250 each, PgBouncer 150, add-ons 600) on 2 more = 3 nodes. Two: 2 worker nodes + 2010m +
+    # 1410m (no second copy of the add-ons) = 3420m, over 2 x 1700m: 3 more = 5 nodes, 2 more than one side.
     node = (eks["target.eks.nodes.airflow"] + eks["target.eks.ebs.airflow"]) / 3
     rds = eks["target.eks.rds.eks-metadata-db"] + eks["target.eks.rdsStorage.eks-metadata-db"]
-    assert overlap["eks"]["secondSideMonthly"] == pytest.approx(rds + node + eks["target.eks.agentMetrics"], abs=0.02)
+    assert overlap["eks"]["secondSideMonthly"] == pytest.approx(rds + 2 * node + eks["target.eks.agentMetrics"], abs=0.02)
     for target in ("mwaa", "eks"):
         o = overlap[target]
         assert o["days"] == 7

@@ -122,7 +122,7 @@ class ResourceSettings:
     # The scheduler pod's sidecar sending the oldest queued task's age (components/alarms/queued_age.py): Python with
     # SQLAlchemy and psycopg2 imported peaks at 43 MiB RSS (measured with the Airflow 3.3.1 venv, `ru_maxrss`). Counted
     # with the scheduler in the packing and the price (capacity.platform_pods, tools/compare).
-    queued_age_exporter: PodResources = PodResources(20, 64)
+    queued_age_exporter: PodResources = PodResources(10, 64)
     # Cluster add-ons outside the Airflow chart: CoreDNS (2 replicas), KEDA operator and metrics server, Cluster
     # Autoscaler, S3 CSI controller.
     system: PodResources = PodResources(600, 1024)
