@@ -77,6 +77,16 @@ class SecretNames:
     admin_password = "airflow-admin-password"  # key: password
 
 
+# Airflow 2's REST API (/api/v1) takes only the UI's session by default ([api] auth_backends =
+# airflow.api.auth.backend.session, config.yml of 2.10), so the migration tool's basic-auth login (docs/migration.md,
+# docs/upgrades.md: export from blue) would get 401. FAB provider docs, "API Authentication"
+# (https://airflow.apache.org/docs/apache-airflow-providers-fab/1.5.1/auth-manager/api-authentication.html): basic
+# auth is the provider's basic_auth backend; its session backend keeps the UI's own calls working. Airflow 3 has no
+# such option (/api/v2 takes a JWT from /auth/token). A stack's airflowConfigurationOptions may still set it.
+AIRFLOW2_API_AUTH = {"api.auth_backends": "airflow.providers.fab.auth_manager.api.auth.backend.basic_auth,"
+                                          "airflow.providers.fab.auth_manager.api.auth.backend.session"}
+
+
 def chart_version(airflow_version: str) -> str:
     """The chart release pinned for an Airflow version (components/eks/chart_versions.json)."""
     return json.loads(CHART_VERSIONS_FILE.read_text())["charts"][airflow_version]["chart"]
@@ -180,6 +190,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     v3 = is_airflow3(inputs.airflow_version)
     roles = inputs.role_arns
     config = af.nested_config({
+        **({} if v3 else AIRFLOW2_API_AUTH),
         **inputs.airflow_config,
         # StatsD to the CloudWatch agent's Service (components/alarms/agent.py), not the chart's Prometheus exporter.
         "metrics.statsd_on": "True",
