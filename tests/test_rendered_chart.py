@@ -171,7 +171,7 @@ def test_airflow_2_api_takes_the_migration_tools_basic_auth(airflow_version):
     backends = config.get("api", "auth_backends", fallback="").split(",")
     if airflow_version.startswith("2."):
         assert backends == ["airflow.providers.fab.auth_manager.api.auth.backend.basic_auth",
-                            "airflow.providers.fab.auth_manager.api.auth.backend.session"]
+                            "airflow.api.auth.backend.session"]
     else:  # Airflow 3 has no such option: /api/v2 takes a JWT from /auth/token
         assert backends == [""]
 

@@ -81,10 +81,12 @@ class SecretNames:
 # airflow.api.auth.backend.session, config.yml of 2.10), so the migration tool's basic-auth login (docs/migration.md,
 # docs/upgrades.md: export from blue) would get 401. FAB provider docs, "API Authentication"
 # (https://airflow.apache.org/docs/apache-airflow-providers-fab/1.5.1/auth-manager/api-authentication.html): basic
-# auth is the provider's basic_auth backend; its session backend keeps the UI's own calls working. Airflow 3 has no
-# such option (/api/v2 takes a JWT from /auth/token). A stack's airflowConfigurationOptions may still set it.
+# auth is the provider's basic_auth backend. The session backend stays for the UI's own calls, under the name Airflow
+# 2.10 looks for (configuration.py `_upgrade_auth_backends` appends airflow.api.auth.backend.session, with a warning,
+# to a list without it). Airflow 3 has no such option (/api/v2 takes a JWT from /auth/token). A stack's
+# airflowConfigurationOptions may still set it.
 AIRFLOW2_API_AUTH = {"api.auth_backends": "airflow.providers.fab.auth_manager.api.auth.backend.basic_auth,"
-                                          "airflow.providers.fab.auth_manager.api.auth.backend.session"}
+                                          "airflow.api.auth.backend.session"}
 
 
 def chart_version(airflow_version: str) -> str:
