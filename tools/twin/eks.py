@@ -40,8 +40,9 @@ from .supervisor import Supervisor
 from .wiring import StackWiring
 
 LOOPBACK_SITE = Path(__file__).with_name("loopback")  # sitecustomize: log servers bind to 127.0.0.1
-# The one sizing change: one API worker instead of Airflow's default 4 on this 2-core machine.
-TWIN_SIZING = {"AIRFLOW__API__WORKERS": "1"}
+# The one sizing change: one API server (Airflow 3) or webserver (Airflow 2) worker instead of Airflow's default 4 on
+# this 2-core machine.
+TWIN_SIZING = {"AIRFLOW__API__WORKERS": "1", "AIRFLOW__WEBSERVER__WORKERS": "1"}
 # Containers whose image is not on this machine, and what stands in for each (README, "What cannot run here").
 NOT_RUN = {
     "metrics-exporter": "the Go pgbouncer-exporter image is not here; its stats connection is opened as lib/pq opens it",

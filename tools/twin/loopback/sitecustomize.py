@@ -19,3 +19,27 @@ if _uvicorn is not None:
         return _run(app, *args, host=host, **kwargs)
 
     _uvicorn.run = _loopback_run
+
+# Airflow 2's log servers (airflow/utils/serve_logs.py) run gunicorn bound to "[::]:<port>" or "0.0.0.0:<port>", also
+# with no setting for the address: the same rule, at gunicorn's config (the webserver's own --bind is already loopback).
+try:
+    import gunicorn.config as _gunicorn_config
+except ImportError:  # pragma: no cover - Airflow 3 environments may have no gunicorn
+    _gunicorn_config = None
+
+_WILDCARDS = ("0.0.0.0:", "[::]:", ":")
+
+
+def _loopback_bind(value):
+    values = [value] if isinstance(value, str) else list(value)
+    moved = [f"127.0.0.1:{v.split(':')[-1]}" if v.startswith(_WILDCARDS) else v for v in values]
+    return moved[0] if isinstance(value, str) else moved
+
+
+if _gunicorn_config is not None:
+    _set = _gunicorn_config.Config.set
+
+    def _loopback_set(self, name, value):
+        return _set(self, name, _loopback_bind(value) if name == "bind" else value)
+
+    _gunicorn_config.Config.set = _loopback_set
