@@ -19,6 +19,7 @@ from tools.planner import ROOT
 from .errors import TwinError
 from .files import write_private
 from .ports import LOOPBACK, free_port
+from .runs import dialect_for
 from .supervisor import Supervisor
 
 # The default Airflow of the twins; a stack at another version runs from .venv-airflow-<version> (venv_for).
@@ -104,14 +105,17 @@ def migrate_db(supervisor: Supervisor, env: dict[str, str], timeout: float = 600
         raise TwinError(f"migrate-db exited with code {code}; read {process.log}")
 
 
-def wait_healthy(supervisor: Supervisor, home: AirflowHome, timeout: float = 240) -> None:
-    """Until the API server answers /api/v2/monitor/health (every process still running meanwhile)."""
-    api = next(p for p in supervisor.processes if p.name.endswith("api-server"))
-    supervisor.wait(api, lambda: _healthy(home.url), f"{home.url}/api/v2/monitor/health", timeout=timeout)
+def wait_healthy(supervisor: Supervisor, home: AirflowHome, airflow_version: str, timeout: float = 240) -> None:
+    """Until the API's server answers its health path (3.x api-server /api/v2/monitor/health, 2.x webserver /health),
+    every process still running meanwhile."""
+    dialect = dialect_for(airflow_version)
+    server = next(p for p in supervisor.processes if p.name.endswith(f".{dialect.server}"))
+    supervisor.wait(server, lambda: _healthy(f"{home.url}{dialect.health}"), f"{home.url}{dialect.health}",
+                    timeout=timeout)
 
 
 def _healthy(url: str) -> bool:
     try:
-        return requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200
+        return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False

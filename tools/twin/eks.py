@@ -276,27 +276,27 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     password = _admin_password(twin, rendered)
     home = AirflowHome(home=supervisor.workdir, dags=dags, api_port=api_port, admin_password=password,
                        passwords_file=write_private(supervisor.workdir / "admin-password", password))
-    twin.checks += [_skipped_line(kubelet), _fab_login(rendered, home)]
+    twin.checks += [_skipped_line(kubelet), _fab_login(rendered, home, stack.airflow_version)]
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=_task_env(rendered).get("DEPLOYMENT_TARGET", "unknown"),
                            remote_logs=_remote_logging(rendered), after_runs=lambda: _after_runs(twin, kubelet),
                            statsd=twin.statsd)
     return home, context, twin.checks
 
 
-def _fab_login(rendered: Rendered, home: AirflowHome) -> WiringCheck:
+def _fab_login(rendered: Rendered, home: AirflowHome, airflow_version: str) -> WiringCheck:
     """The chart's admin (made by its create-user Job) logs in through the auth manager of the rendered airflow.cfg."""
     config = configparser.ConfigParser(interpolation=None)
     config.read_string(next(m for m in rendered.of_kind("ConfigMap") if "airflow.cfg" in m.get("data", {}))["data"]["airflow.cfg"])
     manager = config.get("core", "auth_manager", fallback="(Airflow's default)")
-    api = AirflowApi(home.url, ADMIN_USER, home.admin_password)
+    api = AirflowApi(home.url, ADMIN_USER, home.admin_password, airflow_version)
     try:
         api.login()
-        user = api.session.get(f"{home.url}/auth/fab/v1/users/{ADMIN_USER}", timeout=30)
+        user = api.session.get(f"{home.url}{api.dialect.users}/{ADMIN_USER}", timeout=30)
     except TwinError as exc:
         return WiringCheck("fab-login", "", problem=str(exc))
     roles = [r["name"] for r in user.json().get("roles", [])] if user.ok else []
     if "Admin" not in roles:
-        return WiringCheck("fab-login", "", problem=f"/auth/fab/v1/users/{ADMIN_USER} answered {user.status_code} {roles}")
+        return WiringCheck("fab-login", "", problem=f"{api.dialect.users}/{ADMIN_USER} answered {user.status_code} {roles}")
     return WiringCheck("fab-login", f"{ADMIN_USER} logged in through {manager.rsplit('.', 1)[-1]} (roles {', '.join(roles)})")
 
 

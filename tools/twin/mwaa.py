@@ -193,7 +193,7 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
     migrate_db(supervisor, migrate_env, venv=stack.airflow_venv)
     for command in mwaa.CONTAINERS:
         twin.start_container(command, script, requirements)
-    wait_healthy(supervisor, home)
+    wait_healthy(supervisor, home, stack.airflow_version)
     exported = dict(re.findall(r"^export (\w+)=(\S+)$", script.read_text(), flags=re.MULTILINE))
     worker_log = supervisor.logs / "worker.worker.log"
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=exported.get("DEPLOYMENT_TARGET", "unknown"),
