@@ -276,7 +276,7 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     password = _admin_password(twin, rendered)
     home = AirflowHome(home=supervisor.workdir, dags=dags, api_port=api_port, admin_password=password,
                        passwords_file=write_private(supervisor.workdir / "admin-password", password))
-    twin.checks += [_skipped_line(kubelet), _fab_login(rendered, home, stack.airflow_version)]
+    twin.checks += [_skipped_line(kubelet, rendered), _fab_login(rendered, home, stack.airflow_version)]
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=_task_env(rendered).get("DEPLOYMENT_TARGET", "unknown"),
                            remote_logs=_remote_logging(rendered), after_runs=lambda: _after_runs(twin, kubelet),
                            statsd=twin.statsd)
@@ -320,11 +320,12 @@ def _remote_logging(rendered: Rendered) -> bool:
     return str(config.get("remote_logging")) == "True"
 
 
-def _skipped_line(kubelet: Kubelet) -> WiringCheck:
+def _skipped_line(kubelet: Kubelet, rendered: Rendered) -> WiringCheck:
+    """Which chart release ran (a blue/green rehearsal shows each side's pin), how many workloads, what did not run."""
     skipped = [f"{p.workload.name}/{name}" for p in kubelet.pods for name, _ in p.skipped]
     run = len(kubelet.pods)
-    return WiringCheck("rendered-chart", f"{run} workloads run from the rendered manifests; not run here: "
-                       f"{', '.join(skipped) or 'none'}")
+    return WiringCheck("rendered-chart", f"chart {rendered.chart_version}: {run} workloads run from the rendered "
+                       f"manifests; not run here: {', '.join(skipped) or 'none'}")
 
 
 def _after_runs(twin: EksTwin, kubelet: Kubelet) -> WiringCheck:
