@@ -92,12 +92,13 @@ twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM
 
 # A blue/green upgrade rehearsed on twins (docs/upgrades.md): blue at FROM, green at TO, the runbook between them.
 # The version that is not .venv-airflow's gets its own virtualenv, .venv-airflow-<version>.
-# `make test` rehearses 3.2.1 -> 3.3.1 (tests/twin/test_twin_upgrade.py), so it makes .venv-airflow-3.2.1 (a no-op
-# once its stamp matches).
+# `make test` rehearses MWAA 2.10.3 -> 3.3.1 and EKS 3.2.1 -> 3.3.1 (tests/twin/test_twin_upgrade.py), so it makes
+# .venv-airflow-2.10.3 and .venv-airflow-3.2.1 (each a no-op once its stamp matches).
 .PHONY: twin-upgrade twin-upgrade-venv
 FROM ?= 3.2.1
 TO ?= $(AIRFLOW_VERSION)
 twin-upgrade-venv:
+	@bash scripts/setup-twin-airflow-env 2.10.3
 	@bash scripts/setup-twin-airflow-env 3.2.1
 twin-upgrade: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
 	@for v in $(FROM) $(TO); do [ "$$v" = "$(AIRFLOW_VERSION)" ] || bash scripts/setup-twin-airflow-env $$v; done

@@ -42,17 +42,24 @@ def test_no_environment_names_both_ways_to_make_one(root):
                                  "bash scripts/setup-twin-airflow-env 3.0.6)")
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ("3.3.1", "3.2.1", 'upgrade.airflowVersion: "3.2.1" is not newer than airflowVersion (3.3.1)'),
-    ("2.10.3", "3.3.1", "FROM/TO: the twins run Airflow 3 only (the API server, /api/v2, the execution API); 2.10.3 is "
-                        "Airflow 2; allowed: two 3.x versions"),
+@pytest.mark.parametrize(("target", "old", "new", "expected"), [
+    ("eks", "3.3.1", "3.2.1", 'upgrade.airflowVersion: "3.2.1" is not newer than airflowVersion (3.3.1)'),
+    ("mwaa", "3.3.1", "2.10.3", 'upgrade.airflowVersion: "2.10.3" is not newer than airflowVersion (3.3.1)'),
+    ("eks", "2.10.3", "3.3.1", "FROM/TO: the eks twin runs Airflow 3.x; 2.10.3 is not; allowed: versions of those majors"),
 ])
-def test_twin_upgrade_refuses_what_the_program_or_the_twins_cannot_run(old, new, expected):
+def test_twin_upgrade_refuses_what_the_program_or_the_twins_cannot_run(target, old, new, expected):
     from tools.twin.upgrade import check_versions
 
     with pytest.raises(TwinError) as raised:
-        check_versions("dev", "eks", old, new)
+        check_versions("dev", target, old, new)
     assert str(raised.value).startswith(expected)
+
+
+def test_twin_upgrade_runs_mwaa_from_airflow_2_through_a_new_environment():
+    from tools.twin.upgrade import TWIN_MAJORS, check_versions
+
+    check_versions("dev", "mwaa", "2.10.3", "3.3.1")  # the program's `upgrade` key takes it, and the MWAA twin runs both
+    assert TWIN_MAJORS["mwaa"] == ("3", "2")
 
 
 def test_twin_upgrade_needs_both_versions(capsys):

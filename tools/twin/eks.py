@@ -21,7 +21,7 @@ from tools.chart.render import PlanError, Rendered, render
 
 from . import aws
 from .agent import start_agent_listener
-from .airflow_procs import ADMIN_USER, AirflowHome, process_environment
+from .airflow_procs import ADMIN_USER, AirflowHome, process_environment, twin_sizing
 from .certs import Certificates, make_certificates
 from .checks import CheckContext, WiringCheck
 from . import datastores
@@ -40,14 +40,13 @@ from .supervisor import Supervisor
 from .wiring import StackWiring
 
 LOOPBACK_SITE = Path(__file__).with_name("loopback")  # sitecustomize: log servers bind to 127.0.0.1
-# The one sizing change: one API server (Airflow 3) or webserver (Airflow 2) worker instead of Airflow's default 4 on
-# this 2-core machine.
-TWIN_SIZING = {"AIRFLOW__API__WORKERS": "1", "AIRFLOW__WEBSERVER__WORKERS": "1"}
 # Containers whose image is not on this machine, and what stands in for each (README, "What cannot run here").
 NOT_RUN = {
     "metrics-exporter": "the Go pgbouncer-exporter image is not here; its stats connection is opened as lib/pq opens it",
 }
 START_TIMEOUT = 240.0
+# The Airflow majors this twin runs (the rendered chart of a 2.x pin is not run yet; `make twin-upgrade` refuses it).
+AIRFLOW_MAJORS = ("3",)
 
 
 @dataclass
@@ -123,7 +122,7 @@ class EksTwin:
 
     def _environment(self, workload: Workload, container: Container, fs: PodFilesystem) -> dict[str, str]:
         """The container's env (endpoints and paths rewritten) over this machine's, then what only the twin sets:
-        where it listens (LISTEN_SETTINGS for the container's named ports) and TWIN_SIZING."""
+        where it listens (LISTEN_SETTINGS for the container's named ports) and airflow_procs.twin_sizing."""
         env = rewrite_env(container.env(self.secret), self.endpoints, container.where, from_pod=workload.name)
         env = {name: fs.rewrite_path(value) for name, value in env.items()}
         machine = {**process_environment(self.stack.airflow_venv), **self.aws_env,
@@ -135,7 +134,7 @@ class EksTwin:
             host_setting, port_setting = LISTEN_SETTINGS.get(name, (None, None))
             listen.update({port_setting: str(port)} if port_setting else {})
             listen.update({host_setting: LOOPBACK} if host_setting else {})
-        return {**machine, **env, **listen, **TWIN_SIZING}
+        return {**machine, **env, **listen, **twin_sizing(self.stack.airflow_version)}
 
     def _airflow(self, workload: Workload, container: Container, fs: PodFilesystem) -> Started:
         env = self._environment(workload, container, fs)
