@@ -45,7 +45,6 @@ def test_no_environment_names_both_ways_to_make_one(root):
 @pytest.mark.parametrize(("target", "old", "new", "expected"), [
     ("eks", "3.3.1", "3.2.1", 'upgrade.airflowVersion: "3.2.1" is not newer than airflowVersion (3.3.1)'),
     ("mwaa", "3.3.1", "2.10.3", 'upgrade.airflowVersion: "2.10.3" is not newer than airflowVersion (3.3.1)'),
-    ("eks", "2.10.3", "3.3.1", "FROM/TO: the eks twin runs Airflow 3.x; 2.10.3 is not; allowed: versions of those majors"),
 ])
 def test_twin_upgrade_refuses_what_the_program_or_the_twins_cannot_run(target, old, new, expected):
     from tools.twin.upgrade import check_versions
@@ -55,11 +54,25 @@ def test_twin_upgrade_refuses_what_the_program_or_the_twins_cannot_run(target, o
     assert str(raised.value).startswith(expected)
 
 
-def test_twin_upgrade_runs_mwaa_from_airflow_2_through_a_new_environment():
+def test_twin_upgrade_refuses_a_major_the_twin_does_not_run(monkeypatch):
+    from tools.twin import upgrade
+
+    monkeypatch.setitem(upgrade.TWIN_MAJORS, "eks", ("3",))
+    with pytest.raises(TwinError) as raised:
+        upgrade.check_versions("dev", "eks", "2.10.3", "3.3.1")
+    assert str(raised.value) == "FROM/TO: the eks twin runs Airflow 3.x; 2.10.3 is not; allowed: versions of those majors"
+
+
+@pytest.mark.parametrize("target", ["mwaa", "eks"])
+def test_twin_upgrade_runs_both_targets_from_airflow_2_blue_green(target):
+    """MWAA: a new environment (AWS's path from 2.10.3); EKS: a second release, chart 1.19.0 -> 1.21.0 and 2 -> 3 at
+    once, which the program refuses in place (components/upgrade_paths.py) and takes through `upgrade`."""
+    from components.upgrade_paths import in_place_problem
     from tools.twin.upgrade import TWIN_MAJORS, check_versions
 
-    check_versions("dev", "mwaa", "2.10.3", "3.3.1")  # the program's `upgrade` key takes it, and the MWAA twin runs both
-    assert TWIN_MAJORS["mwaa"] == ("3", "2")
+    check_versions("dev", target, "2.10.3", "3.3.1")  # the program's `upgrade` key takes it, and the twin runs both
+    assert TWIN_MAJORS[target] == ("3", "2")
+    assert "blue/green" in in_place_problem(target, "2.10.3", "3.3.1")
 
 
 def test_twin_upgrade_needs_both_versions(capsys):

@@ -71,8 +71,9 @@ def migrate_result():
     return run_migrate("dev", {}, keep=False, timeout=900)
 
 
-# The rehearsed step per target: MWAA's new-environment path from Airflow 2; EKS within Airflow 3.
-UPGRADES = {"eks": ("3.2.1", "3.3.1"), "mwaa": ("2.10.3", "3.3.1")}
+# The rehearsed step per target, both from Airflow 2: MWAA's new-environment path; on EKS a second release, chart
+# 1.19.0 -> 1.21.0 with the major (the step components/upgrade_paths.py refuses in place).
+UPGRADES = {"eks": ("2.10.3", "3.3.1"), "mwaa": ("2.10.3", "3.3.1")}
 
 
 @pytest.fixture(scope="session", params=list(UPGRADES))
