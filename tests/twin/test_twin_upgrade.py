@@ -36,3 +36,8 @@ def test_each_eks_side_ran_the_chart_its_version_pins(upgrade_result):
            for side, report in (("blue", result.blue), ("green", result.green))}
     assert ran == {"blue": f"chart {chart_version(old)}", "green": f"chart {chart_version(new)}"}
     assert ran == {"blue": "chart 1.19.0", "green": "chart 1.21.0"}
+    # Every wiring check passed on both sides; on blue the chart 1.19.0 admin logged in through FAB over /api/v1.
+    for report in (result.blue, result.green):
+        assert not [(c.component, c.problem) for c in report.wiring_checks if c.problem]
+    assert next(c.detail for c in result.blue.wiring_checks if c.component == "fab-login") == (
+        "admin logged in through FabAuthManager (roles Admin)")
