@@ -23,17 +23,17 @@ from components import airflow_config as af
 
 from . import aws
 from . import mwaa_runtime as mwaa
-from .airflow_procs import (AIRFLOW_VENV, AirflowHome, add_admin, migrate_db, new_home, process_environment, service_settings,
-                            twin_sizing, wait_healthy)
+from .airflow_procs import (ADMIN_USER, AIRFLOW_VENV, AirflowHome, add_admin, migrate_db, new_home,
+                            process_environment, service_settings, twin_sizing, wait_healthy)
 from .certs import make_certificates
-from .checks import CheckContext, WiringCheck
+from .checks import CheckContext, WiringCheck, served_version
 from .datastores import Postgres
 from .eks import LOOPBACK_SITE
 from .agent import MWAA_CONTAINER, start_mwaa_metrics_listener
 from .endpoints import Endpoints, rewrite_host_port
 from .errors import TwinError
 from .ports import free_port
-from .runs import dialect_for
+from .runs import AirflowApi, dialect_for
 from .supervisor import Supervisor
 from .wiring import StackWiring
 
@@ -202,6 +202,9 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
     for command in twin.image.containers:
         twin.start_container(command, script, requirements)
     wait_healthy(supervisor, home, stack.airflow_version)
+    api = AirflowApi(home.url, ADMIN_USER, home.admin_password, stack.airflow_version)
+    api.login()
+    twin.checks.append(served_version(api, stack.airflow_version))
     exported = dict(re.findall(r"^export (\w+)=(\S+)$", script.read_text(), flags=re.MULTILINE))
     worker_log = supervisor.logs / "worker.worker.log"
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=exported.get("DEPLOYMENT_TARGET", "unknown"),
