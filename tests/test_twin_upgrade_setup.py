@@ -81,3 +81,27 @@ def test_twin_upgrade_needs_both_versions(capsys):
     assert cli.main(["upgrade", "--on", "eks", "--from", "3.2.1"]) == 1
     assert capsys.readouterr().err.strip() == ("twin: upgrade: --from A and --to B are both needed "
                                                "(make twin-upgrade TARGET=eks FROM=A TO=B)")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["eks", "--airflow-version", "9.9.9"], "twin: --airflow-version: '9.9.9' is not allowed; allowed: 2.9.2, 2.10.1, "
+                                            "2.10.3, 2.11.0, 2.11.2, 3.0.6, 3.2.1, 3.3.1"),
+    (["migrate", "--airflow-version", "2.10.3"], "twin: --airflow-version: only with eks or mwaa (upgrade takes --from "
+                                                 "and --to)"),
+])
+def test_a_twin_at_another_version_is_refused_in_one_line(argv, expected, capsys):
+    from tools.twin import cli
+
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().err.strip() == expected
+
+
+def test_a_twin_at_airflow_2_runs_the_stack_with_that_version(monkeypatch):
+    """`python -m tools.twin eks --airflow-version 2.10.3` plans the stack at 2.10.3 (chart 1.19.0 on EKS)."""
+    from tools.twin import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "run_one", lambda target, stack, overrides, keep, timeout: seen.update(
+        target=target, overrides=overrides) or type("R", (), {"ok": True})())
+    assert cli.main(["eks", "--airflow-version", "2.10.3"]) == 0
+    assert seen == {"target": "eks", "overrides": {"airflowVersion": "2.10.3"}}
