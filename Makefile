@@ -92,13 +92,14 @@ twin-migrate: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages $(HELM
 
 # A blue/green upgrade rehearsed on twins (docs/upgrades.md): blue at FROM, green at TO, the runbook between them.
 # The version that is not .venv-airflow's gets its own virtualenv, .venv-airflow-<version>.
-# `make test` rehearses 3.2.1 -> 3.3.1 (tests/twin/test_twin_upgrade.py), so it makes .venv-airflow-3.2.1 (a no-op
-# once its stamp matches).
+# `make test` rehearses MWAA 2.10.3 -> 3.3.1 and EKS 2.10.3 (chart 1.19.0) -> 3.3.1 (chart 1.21.0)
+# (tests/twin/test_twin_upgrade.py), so it makes .venv-airflow-2.10.3 only (a no-op once its stamp matches); another
+# FROM gets its own on the first `make twin-upgrade`.
 .PHONY: twin-upgrade twin-upgrade-venv
-FROM ?= 3.2.1
+FROM ?= 2.10.3
 TO ?= $(AIRFLOW_VERSION)
 twin-upgrade-venv:
-	@bash scripts/setup-twin-airflow-env 3.2.1
+	@bash scripts/setup-twin-airflow-env 2.10.3
 twin-upgrade: $(VENV)/.installed $(AIRFLOW_VENV)/.installed twin-packages
 	@for v in $(FROM) $(TO); do [ "$$v" = "$(AIRFLOW_VERSION)" ] || bash scripts/setup-twin-airflow-env $$v; done
 	$(VENV)/bin/python -m tools.twin upgrade --on $(TARGET) --from $(FROM) --to $(TO) --stack $(STACK) $(ARGS)

@@ -4,6 +4,7 @@ variant: it renders, passes strict Kubernetes validation, and everything it refe
 
 from __future__ import annotations
 
+import configparser
 import copy
 import dataclasses
 import subprocess
@@ -158,6 +159,21 @@ def test_the_checks_see_what_they_check(variant):
     assert len(annotated) == 5  # scheduler, dag-processor, triggerer, worker, api-server/webserver
     assert rendered.get("Deployment", "airflow-worker")["spec"]["template"]["spec"]["nodeSelector"]
     assert len(exposure.generated_secrets(plan)) >= 8
+
+
+@pytest.mark.parametrize("airflow_version", AIRFLOW)
+def test_airflow_2_api_takes_the_migration_tools_basic_auth(airflow_version):
+    """docs/upgrades.md exports from blue with tools.migrate, which logs in to /api/v1 with basic auth on Airflow 2:
+    the rendered airflow.cfg must name FAB's basic_auth backend there (Airflow 2's default is the UI session only)."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(rendered_of(variant_plan("dev", airflow_version, "elasticache")).get(
+        "ConfigMap", "airflow-config")["data"]["airflow.cfg"])
+    backends = config.get("api", "auth_backends", fallback="").split(",")
+    if airflow_version.startswith("2."):
+        assert backends == ["airflow.providers.fab.auth_manager.api.auth.backend.basic_auth",
+                            "airflow.api.auth.backend.session"]
+    else:  # Airflow 3 has no such option: /api/v2 takes a JWT from /auth/token
+        assert backends == [""]
 
 
 # ---------------------------------------------------------------------------------------------- each fault is named

@@ -78,6 +78,18 @@ class SecretNames:
     admin_password = "airflow-admin-password"  # key: password
 
 
+# Airflow 2's REST API (/api/v1) takes only the UI's session by default ([api] auth_backends =
+# airflow.api.auth.backend.session, config.yml of 2.10), so the migration tool's basic-auth login (docs/migration.md,
+# docs/upgrades.md: export from blue) would get 401. FAB provider docs, "API Authentication"
+# (https://airflow.apache.org/docs/apache-airflow-providers-fab/1.5.1/auth-manager/api-authentication.html): basic
+# auth is the provider's basic_auth backend. The session backend stays for the UI's own calls, under the name Airflow
+# 2.10 looks for (configuration.py `_upgrade_auth_backends` appends airflow.api.auth.backend.session, with a warning,
+# to a list without it). Airflow 3 has no such option (/api/v2 takes a JWT from /auth/token). A stack's
+# airflowConfigurationOptions may still set it.
+AIRFLOW2_API_AUTH = {"api.auth_backends": "airflow.providers.fab.auth_manager.api.auth.backend.basic_auth,"
+                                          "airflow.api.auth.backend.session"}
+
+
 def chart_version(airflow_version: str) -> str:
     """The chart release pinned for an Airflow version (components/eks/chart_versions.json)."""
     return json.loads(CHART_VERSIONS_FILE.read_text())["charts"][airflow_version]["chart"]
@@ -183,6 +195,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     roles = inputs.role_arns
     config = af.nested_config({
         **af.MWAA_IMAGE_DEFAULTS,  # before the stack's options, which override them as on MWAA
+        **({} if v3 else AIRFLOW2_API_AUTH),
         **inputs.airflow_config,
         # StatsD to the CloudWatch agent's Service (components/alarms/agent.py), not the chart's Prometheus exporter.
         "metrics.statsd_on": "True",

@@ -131,7 +131,7 @@ def test_mwaa_precedence_drops_protected_essential_and_configured_exports():
                "AIRFLOW__CORE__EXECUTE_TASKS_NEW_PYTHON_INTERPRETER": "False"}
     options = {"AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2"}
     essentials = mwaa_runtime.essential("worker", "3.3.1", "http://q/123/airflow-celery-x", "us-east-1", use_ssl=False)
-    merged, dropped = mwaa_runtime.merge(container, startup, options, essentials)
+    merged, dropped = mwaa_runtime.merge(container, startup, options, essentials, mwaa_runtime.IMAGES["3.3.1"])
     assert dropped == {"AIRFLOW_HOME": "a protected variable", "AIRFLOW__CORE__EXECUTOR": "MWAA's essential setting",
                        "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "an airflowConfigurationOptions entry"}
     assert merged["PATH"] == "/opt/bin:/bin" and merged["DEPLOYMENT_TARGET"] == "mwaa"

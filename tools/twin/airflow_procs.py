@@ -19,12 +19,25 @@ from tools.planner import ROOT
 from .errors import TwinError
 from .files import write_private
 from .ports import LOOPBACK, free_port
+from .runs import dialect_for
 from .supervisor import Supervisor
 
 # The default Airflow of the twins; a stack at another version runs from .venv-airflow-<version> (venv_for).
 AIRFLOW_VENV = Path(os.environ.get("TWIN_AIRFLOW_VENV", ROOT / ".venv-airflow"))
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 ADMIN_USER = "admin"
+# Airflow 2's API login for the twin's admin and the migration tool (basic auth), the UI's session kept.
+BASIC_AUTH_BACKENDS = "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session"
+# What `airflow users create --role Admin` does (the FAB provider's users_create), the login from the passwords file.
+ADD_FAB_ADMIN = """
+import json, sys
+from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
+[(user, password)] = json.load(open(sys.argv[1])).items()
+with get_application_builder() as appbuilder:
+    sm = appbuilder.sm
+    if not sm.find_user(user) and not sm.add_user(user, "Twin", "Admin", user + "@twin.invalid", sm.find_role("Admin"), password):
+        sys.exit("could not create the FAB user " + user)
+"""
 
 
 @dataclass
@@ -76,42 +89,75 @@ def process_environment(venv: Path = AIRFLOW_VENV) -> dict[str, str]:
     return {**base, "PATH": f"{venv / 'bin'}:{base.get('PATH', '/usr/bin:/bin')}"}
 
 
-def service_settings(home: AirflowHome) -> dict[str, str]:
-    """What only the twin sets, as the service would: paths, loopback API, the admin login (0600 password file)."""
+def twin_sizing(airflow_version: str) -> dict[str, str]:
+    """The one sizing change: one API (3.x) or webserver (2.x) worker instead of Airflow's default 4 on 2 cores."""
+    return {f"AIRFLOW__{'API' if dialect_for(airflow_version).token_login else 'WEBSERVER'}__WORKERS": "1"}
+
+
+def service_settings(home: AirflowHome, airflow_version: str) -> dict[str, str]:
+    """What only the twin sets, as the service would: paths, loopback API, the admin login (0600 password file).
+
+    The admin login stands in for the one MWAA maps from IAM: on 3.x the simple auth manager's admin (password file);
+    on 2.x a FAB user (add_admin) that logs in to /api/v1 with basic auth, the backend the migration tool also uses."""
     write_private(home.passwords_file, json.dumps({ADMIN_USER: home.admin_password}))
+    # Off unless the stack's options turn it on; then on loopback and a port of its own, not 0.0.0.0:8974.
+    health = {"AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
+              "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port())}
+    if not dialect_for(airflow_version).token_login:
+        return {"AIRFLOW__WEBSERVER__WEB_SERVER_HOST": LOOPBACK,
+                "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(home.api_port),
+                "AIRFLOW__WEBSERVER__BASE_URL": home.url,
+                **health,
+                "AIRFLOW__API__AUTH_BACKENDS": BASIC_AUTH_BACKENDS}
     return {
         "AIRFLOW__API__HOST": LOOPBACK,
         "AIRFLOW__API__PORT": str(home.api_port),
         "AIRFLOW__API__BASE_URL": home.url,
-        # Off unless the stack's options turn it on; then on loopback and a port of its own, not 0.0.0.0:8974.
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        **health,
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home.passwords_file),
     }
 
 
+def add_admin(supervisor: Supervisor, env: dict[str, str], home: AirflowHome, airflow_version: str,
+              venv: Path = AIRFLOW_VENV) -> None:
+    """2.x: the FAB admin user, made as `airflow users create` makes it but with the password read from the 0600
+    passwords file (never on a command line). 3.x: nothing to do, the simple auth manager reads that file."""
+    if dialect_for(airflow_version).token_login:
+        return
+    _run_once(supervisor, "add-admin", [str(venv / "bin" / "python"), "-c", ADD_FAB_ADMIN, str(home.passwords_file)],
+              env, 300)
+
+
 def migrate_db(supervisor: Supervisor, env: dict[str, str], timeout: float = 600, venv: Path = AIRFLOW_VENV) -> None:
     """`airflow db migrate`, as MWAA's migrate-db command runs it before the containers; waits until it exits."""
-    process = supervisor.start("migrate-db", [str(venv / "bin" / "airflow"), "db", "migrate"], env=env)
+    _run_once(supervisor, "migrate-db", [str(venv / "bin" / "airflow"), "db", "migrate"], env, timeout)
+
+
+def _run_once(supervisor: Supervisor, name: str, argv: list[str], env: dict[str, str], timeout: float) -> None:
+    """A supervised command that must exit 0 within `timeout` seconds."""
+    process = supervisor.start(name, argv, env=env)
     try:
         code = process.popen.wait(timeout=timeout)
     except Exception:
-        raise TwinError(f"migrate-db did not finish within {timeout:.0f}s; read {process.log}") from None
+        raise TwinError(f"{name} did not finish within {timeout:.0f}s; read {process.log}") from None
     supervisor.processes.remove(process)
     if code != 0:
-        raise TwinError(f"migrate-db exited with code {code}; read {process.log}")
+        raise TwinError(f"{name} exited with code {code}; read {process.log}")
 
 
-def wait_healthy(supervisor: Supervisor, home: AirflowHome, timeout: float = 240) -> None:
-    """Until the API server answers /api/v2/monitor/health (every process still running meanwhile)."""
-    api = next(p for p in supervisor.processes if p.name.endswith("api-server"))
-    supervisor.wait(api, lambda: _healthy(home.url), f"{home.url}/api/v2/monitor/health", timeout=timeout)
+def wait_healthy(supervisor: Supervisor, home: AirflowHome, airflow_version: str, timeout: float = 240) -> None:
+    """Until the API's server answers its health path (3.x api-server /api/v2/monitor/health, 2.x webserver /health),
+    every process still running meanwhile."""
+    dialect = dialect_for(airflow_version)
+    server = next(p for p in supervisor.processes if p.name.endswith(f".{dialect.server}"))
+    supervisor.wait(server, lambda: _healthy(f"{home.url}{dialect.health}"), f"{home.url}{dialect.health}",
+                    timeout=timeout)
 
 
 def _healthy(url: str) -> bool:
     try:
-        return requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200
+        return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False

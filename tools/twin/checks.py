@@ -75,6 +75,15 @@ OUTPUT_CHECKS: dict[str, Callable[[AirflowApi, DagResult, CheckContext], str]] =
 }
 
 
+def served_version(api: AirflowApi, expected: str) -> WiringCheck:
+    """The API reports the stack's airflowVersion: the twin runs what the stack says, through that version's API."""
+    served = api.call("GET", "/version")["version"]
+    if served != expected:
+        return WiringCheck("airflow-version", "", problem=f"{api.dialect.prefix}/version reports {served}, the stack "
+                                                          f"says {expected}")
+    return WiringCheck("airflow-version", f"Airflow {served} ({api.dialect.server}, {api.dialect.prefix})")
+
+
 def check_logs(api: AirflowApi, r: DagResult, ctx: CheckContext) -> str:
     tis = api.task_instances(r.dag_id, r.run_id)
     text = api.log_text(r.dag_id, r.run_id, tis[0])

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from components.settings.allowed import AIRFLOW_VERSIONS
 from tools.planner import PROJECT, available_stacks, stack_config
 
 from .eks import start_eks
@@ -25,6 +26,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="alarms only: the target whose alarms to prove")
     parser.add_argument("--stack", default="dev", help="stack config Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--broker", choices=BROKERS, help="EKS only: override eks.broker for this run")
+    parser.add_argument("--airflow-version", metavar="X.Y.Z",
+                        help="eks/mwaa only: override airflowVersion for this run (e.g. 2.10.3: chart 1.19.0 on EKS); "
+                             "its Airflow runs from .venv-airflow-X.Y.Z (bash scripts/setup-twin-airflow-env X.Y.Z)")
     parser.add_argument("--keep", action="store_true", help="leave the twin running; prints the UI URL and admin login")
     parser.add_argument("--stop", action="store_true", help="stop a twin left running by --keep")
     parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for the DAG runs (default 900)")
@@ -86,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         if (args.target == "alarms") != (args.alarms_target is not None):
             raise TwinError("--target: eks or mwaa, with (and only with) `alarms`")
         overrides = overrides_for(args.stack, args.broker)
+        if args.airflow_version:
+            if args.target not in ("eks", "mwaa"):
+                raise TwinError("--airflow-version: only with eks or mwaa (upgrade takes --from and --to)")
+            if args.airflow_version not in AIRFLOW_VERSIONS:  # the program's list, checked before anything plans
+                raise TwinError(f"--airflow-version: {args.airflow_version!r} is not allowed; allowed: "
+                                f"{', '.join(AIRFLOW_VERSIONS)}")
+            overrides["airflowVersion"] = args.airflow_version
         if args.target == "upgrade":
             from .upgrade import run_upgrade
 

@@ -21,7 +21,7 @@ from tools.chart.render import PlanError, Rendered, render
 
 from . import aws
 from .agent import start_agent_listener
-from .airflow_procs import ADMIN_USER, AirflowHome, process_environment
+from .airflow_procs import ADMIN_USER, AirflowHome, process_environment, twin_sizing
 from .certs import Certificates, make_certificates
 from .checks import CheckContext, WiringCheck
 from . import datastores
@@ -40,13 +40,14 @@ from .supervisor import Supervisor
 from .wiring import StackWiring
 
 LOOPBACK_SITE = Path(__file__).with_name("loopback")  # sitecustomize: log servers bind to 127.0.0.1
-# The one sizing change: one API worker instead of Airflow's default 4 on this 2-core machine.
-TWIN_SIZING = {"AIRFLOW__API__WORKERS": "1"}
 # Containers whose image is not on this machine, and what stands in for each (README, "What cannot run here").
 NOT_RUN = {
     "metrics-exporter": "the Go pgbouncer-exporter image is not here; its stats connection is opened as lib/pq opens it",
 }
 START_TIMEOUT = 240.0
+# The Airflow majors this twin runs: 3.x on chart 1.21.0 (api-server, /api/v2), 2.x on chart 1.19.0 (webserver,
+# /api/v1 with the basic auth the program's values turn on).
+AIRFLOW_MAJORS = ("3", "2")
 
 
 @dataclass
@@ -122,7 +123,7 @@ class EksTwin:
 
     def _environment(self, workload: Workload, container: Container, fs: PodFilesystem) -> dict[str, str]:
         """The container's env (endpoints and paths rewritten) over this machine's, then what only the twin sets:
-        where it listens (LISTEN_SETTINGS for the container's named ports) and TWIN_SIZING."""
+        where it listens (LISTEN_SETTINGS for the container's named ports) and airflow_procs.twin_sizing."""
         env = rewrite_env(container.env(self.secret), self.endpoints, container.where, from_pod=workload.name)
         env = {name: fs.rewrite_path(value) for name, value in env.items()}
         machine = {**process_environment(self.stack.airflow_venv), **self.aws_env,
@@ -134,7 +135,7 @@ class EksTwin:
             host_setting, port_setting = LISTEN_SETTINGS.get(name, (None, None))
             listen.update({port_setting: str(port)} if port_setting else {})
             listen.update({host_setting: LOOPBACK} if host_setting else {})
-        return {**machine, **env, **listen, **TWIN_SIZING}
+        return {**machine, **env, **listen, **twin_sizing(self.stack.airflow_version)}
 
     def _airflow(self, workload: Workload, container: Container, fs: PodFilesystem) -> Started:
         env = self._environment(workload, container, fs)
@@ -275,27 +276,27 @@ def start_eks(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome, 
     password = _admin_password(twin, rendered)
     home = AirflowHome(home=supervisor.workdir, dags=dags, api_port=api_port, admin_password=password,
                        passwords_file=write_private(supervisor.workdir / "admin-password", password))
-    twin.checks += [_skipped_line(kubelet), _fab_login(rendered, home)]
+    twin.checks += [_skipped_line(kubelet, rendered), _fab_login(rendered, home, stack.airflow_version)]
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=_task_env(rendered).get("DEPLOYMENT_TARGET", "unknown"),
                            remote_logs=_remote_logging(rendered), after_runs=lambda: _after_runs(twin, kubelet),
                            statsd=twin.statsd)
     return home, context, twin.checks
 
 
-def _fab_login(rendered: Rendered, home: AirflowHome) -> WiringCheck:
+def _fab_login(rendered: Rendered, home: AirflowHome, airflow_version: str) -> WiringCheck:
     """The chart's admin (made by its create-user Job) logs in through the auth manager of the rendered airflow.cfg."""
     config = configparser.ConfigParser(interpolation=None)
     config.read_string(next(m for m in rendered.of_kind("ConfigMap") if "airflow.cfg" in m.get("data", {}))["data"]["airflow.cfg"])
     manager = config.get("core", "auth_manager", fallback="(Airflow's default)")
-    api = AirflowApi(home.url, ADMIN_USER, home.admin_password)
+    api = AirflowApi(home.url, ADMIN_USER, home.admin_password, airflow_version)
     try:
         api.login()
-        user = api.session.get(f"{home.url}/auth/fab/v1/users/{ADMIN_USER}", timeout=30)
+        user = api.session.get(f"{home.url}{api.dialect.users}/{ADMIN_USER}", timeout=30)
     except TwinError as exc:
         return WiringCheck("fab-login", "", problem=str(exc))
     roles = [r["name"] for r in user.json().get("roles", [])] if user.ok else []
     if "Admin" not in roles:
-        return WiringCheck("fab-login", "", problem=f"/auth/fab/v1/users/{ADMIN_USER} answered {user.status_code} {roles}")
+        return WiringCheck("fab-login", "", problem=f"{api.dialect.users}/{ADMIN_USER} answered {user.status_code} {roles}")
     return WiringCheck("fab-login", f"{ADMIN_USER} logged in through {manager.rsplit('.', 1)[-1]} (roles {', '.join(roles)})")
 
 
@@ -319,11 +320,12 @@ def _remote_logging(rendered: Rendered) -> bool:
     return str(config.get("remote_logging")) == "True"
 
 
-def _skipped_line(kubelet: Kubelet) -> WiringCheck:
+def _skipped_line(kubelet: Kubelet, rendered: Rendered) -> WiringCheck:
+    """Which chart release ran (a blue/green rehearsal shows each side's pin), how many workloads, what did not run."""
     skipped = [f"{p.workload.name}/{name}" for p in kubelet.pods for name, _ in p.skipped]
     run = len(kubelet.pods)
-    return WiringCheck("rendered-chart", f"{run} workloads run from the rendered manifests; not run here: "
-                       f"{', '.join(skipped) or 'none'}")
+    return WiringCheck("rendered-chart", f"chart {rendered.chart_version}: {run} workloads run from the rendered "
+                       f"manifests; not run here: {', '.join(skipped) or 'none'}")
 
 
 def _after_runs(twin: EksTwin, kubelet: Kubelet) -> WiringCheck:

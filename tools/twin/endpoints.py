@@ -82,6 +82,7 @@ HOST_PORT_OPTIONS = (("metrics", "statsd_host", "statsd_port"),)
 # The component then listens on 127.0.0.1:<the port its Service maps to> instead of every interface.
 LISTEN_SETTINGS = {
     "api-server": ("AIRFLOW__API__HOST", "AIRFLOW__API__PORT"),
+    "airflow-ui": ("AIRFLOW__WEBSERVER__WEB_SERVER_HOST", "AIRFLOW__WEBSERVER__WEB_SERVER_PORT"),  # Airflow 2's webserver
     "worker-logs": (None, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"),
     "triggerer-logs": (None, "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"),
 }

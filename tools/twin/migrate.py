@@ -49,7 +49,7 @@ def window_overrides(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
 def _seed(twin: Twin) -> None:
     api = twin.api()
     for kind, items in SOURCE_METADATA.items():
-        api.call("PATCH", f"/{kind}", json={"actions": [{"action": "create", "entities": items, "action_on_existence": "overwrite"}]})
+        api.create(kind, items)
 
 
 def login_args(role: str, twin: Twin, password_env: str) -> list[str]:

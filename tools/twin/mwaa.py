@@ -23,18 +23,22 @@ from components import airflow_config as af
 
 from . import aws
 from . import mwaa_runtime as mwaa
-from .airflow_procs import AIRFLOW_VENV, AirflowHome, migrate_db, new_home, process_environment, service_settings, wait_healthy
+from .airflow_procs import (ADMIN_USER, AIRFLOW_VENV, AirflowHome, add_admin, migrate_db, new_home,
+                            process_environment, service_settings, twin_sizing, wait_healthy)
 from .certs import make_certificates
-from .checks import CheckContext, WiringCheck
+from .checks import CheckContext, WiringCheck, served_version
 from .datastores import Postgres
-from .eks import LOOPBACK_SITE, TWIN_SIZING
+from .eks import LOOPBACK_SITE
 from .agent import MWAA_CONTAINER, start_mwaa_metrics_listener
 from .endpoints import Endpoints, rewrite_host_port
 from .errors import TwinError
 from .ports import free_port
+from .runs import AirflowApi, dialect_for
 from .supervisor import Supervisor
 from .wiring import StackWiring
 
+# MWAA's code on its images' PYTHONPATH (/python); here only what stands in for its 2.x Celery config module.
+MWAA_SITE = Path(__file__).with_name("mwaa_site")
 # MWAA's Celery queues are named airflow-celery-* (the execution role may use only those).
 QUEUE_PREFIX = "airflow-celery-"
 # Startup scripts run under bash with `exit` aliased, so the environment is read back however the script ends.
@@ -115,19 +119,23 @@ class MwaaTwin:
     endpoints: Endpoints = field(default_factory=Endpoints)
     checks: list[WiringCheck] = field(default_factory=list)
 
+    @property
+    def image(self) -> mwaa.Image:
+        return mwaa.image_for(self.stack.airflow_version)
+
     def essentials(self, command: str) -> dict[str, str]:
         essential = mwaa.essential(command, self.stack.airflow_version, self.queue_url, self.stack.region, use_ssl=False)
         # The one endpoint rewrite of MWAA's essentials: StatsD to localhost:8125 (MWAA's agent) -> the twin's listener.
         essential = rewrite_host_port(essential, "AIRFLOW__METRICS__STATSD_HOST", "AIRFLOW__METRICS__STATSD_PORT",
                                       self.endpoints, f"MWAA essential setting ({command})", from_pod=MWAA_CONTAINER)
-        return {**essential, **self.service, **TWIN_SIZING}
+        return {**essential, **self.service, **twin_sizing(self.stack.airflow_version)}
 
     def environment(self, command: str, script: Path) -> dict[str, str]:
         """startup.sh, then MWAA's merge; an export MWAA would drop stops the twin with its name and why."""
         essentials = self.essentials(command)
         before = {**self.container_env, **mwaa.OPINIONATED, **self.options, **essentials}
         left = run_startup_script(self.supervisor, script, command, before, self.stack.airflow_venv)
-        merged, dropped = mwaa.merge(self.container_env, left, self.options, essentials)
+        merged, dropped = mwaa.merge(self.container_env, left, self.options, essentials, self.image)
         if dropped:
             raise TwinError("startup.sh: " + "; ".join(f"export {name} is ignored on MWAA ({why})"
                                                         for name, why in sorted(dropped.items())))
@@ -136,8 +144,9 @@ class MwaaTwin:
     def start_container(self, command: str, script: Path, requirements: Path) -> None:
         env = self.environment(command, script)
         self.checks.append(install_requirements(self.supervisor, command, requirements, env, self.stack.airflow_venv))
-        for process, args in mwaa.CONTAINERS[command].items():
-            ports = (self.home.api_port,) if process == "api-server" else ()
+        server = dialect_for(self.stack.airflow_version).server
+        for process, args in self.image.containers[command].items():
+            ports = (self.home.api_port,) if process == server else ()
             self.supervisor.start(f"{command}.{process}", [str(self.stack.airflow_venv / "bin" / "airflow"), *args], env=env,
                                   ports=ports)
 
@@ -169,17 +178,15 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
 
     sqs_host, sqs_port, _ = endpoints.address(f"sqs.{stack.region}.amazonaws.com", 443, "Celery broker (SQS)")
     container_env = {**process_environment(stack.airflow_venv), **aws_env, "AIRFLOW_HOME": str(home.home), "PYTHONUNBUFFERED": "1",
-                     "PYTHONPATH": str(LOOPBACK_SITE), "AIRFLOW_ENV_NAME": stack.environment_name,
+                     "PYTHONPATH": f"{LOOPBACK_SITE}:{MWAA_SITE}", "AIRFLOW_ENV_NAME": stack.environment_name,
                      "AIRFLOW_VERSION": stack.airflow_version, "AWS_REGION": stack.region, "AWS_DEFAULT_REGION": stack.region,
-                     "MWAA__SQS__QUEUE_URL": queue_url}
-    service = {**service_settings(home),
+                     "MWAA__SQS__QUEUE_URL": queue_url, "MWAA__SQS__USE_SSL": "false"}
+    service = {**service_settings(home, stack.airflow_version),
                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
                "AIRFLOW__CELERY__BROKER_URL": f"sqs://{sqs_host}:{sqs_port}",
                "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-               "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-               "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(48),
-               "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{home.url}/execution/",
+               **_server_secrets(stack.airflow_version, home),
                # The log servers of worker and triggerer, on loopback ports of their own.
                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
@@ -191,15 +198,29 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
     migrate_env = {**container_env, **twin.essentials("migrate-db"),
                    **{k: v for k, v in twin.options.items() if k == "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT"}}
     migrate_db(supervisor, migrate_env, venv=stack.airflow_venv)
-    for command in mwaa.CONTAINERS:
+    add_admin(supervisor, migrate_env, home, stack.airflow_version, venv=stack.airflow_venv)
+    for command in twin.image.containers:
         twin.start_container(command, script, requirements)
-    wait_healthy(supervisor, home)
+    wait_healthy(supervisor, home, stack.airflow_version)
+    api = AirflowApi(home.url, ADMIN_USER, home.admin_password, stack.airflow_version)
+    api.login()
+    twin.checks.append(served_version(api, stack.airflow_version))
     exported = dict(re.findall(r"^export (\w+)=(\S+)$", script.read_text(), flags=re.MULTILINE))
     worker_log = supervisor.logs / "worker.worker.log"
     context = CheckContext(stack=stack, aws_env=aws_env, deployment_target=exported.get("DEPLOYMENT_TARGET", "unknown"),
                            remote_logs=False, after_runs=lambda: _sqs_queue_used(stack, aws_env, queue_url, worker_log),
                            statsd=statsd)
     return home, context, twin.checks
+
+
+def _server_secrets(airflow_version: str, home: AirflowHome) -> dict[str, str]:
+    """The keys MWAA's essentials derive from its secrets: 3.x the API server's and the JWTs' (with the execution
+    API's URL), 2.x the webserver's (MWAA__WEBSERVER__SECRET), which also signs the log servers' requests."""
+    if dialect_for(airflow_version).token_login:
+        return {"AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(48),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{home.url}/execution/"}
+    return {"AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_urlsafe(32)}
 
 
 def _sqs_queue_used(stack: StackWiring, aws_env: dict[str, str], queue_url: str, worker_log: Path) -> WiringCheck:

@@ -1,4 +1,12 @@
-"""Drive a running twin through Airflow 3's REST API (v2): trigger every DAG, wait, read results and logs."""
+"""Drive a running twin through Airflow's REST API: trigger every DAG, wait, read results and logs.
+
+Airflow 3 serves /api/v2 (a JWT from POST /auth/token); Airflow 2 serves its stable REST API /api/v1, where the
+twins log in with HTTP basic auth (`[api] auth_backends` must list airflow.api.auth.backend.basic_auth). What differs
+between the two is in ApiDialect, chosen from the stack's Airflow major by dialect_for(), nowhere else.
+Sources: https://airflow.apache.org/docs/apache-airflow/2.10.3/stable-rest-api-ref.html and
+https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html, checked against the code of
+the installed 2.10.3 and 3.3.1 (api_connexion/endpoints/*.py, api_fastapi/core_api/routes/public/*.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,36 @@ from .errors import TwinError
 TERMINAL = {"success", "failed"}
 
 
+@dataclass(frozen=True)
+class ApiDialect:
+    """What the twins' API client does differently on Airflow 2 (/api/v1) and Airflow 3 (/api/v2)."""
+
+    prefix: str  # the REST API's root path
+    server: str  # the process that serves it: 2.x `airflow webserver`, 3.x `airflow api-server`
+    health: str  # the unauthenticated health path of that server
+    token_login: bool  # 3.x: a JWT from /auth/token; 2.x: HTTP basic auth on every request
+    trigger_body: dict  # 3.x requires logical_date (null = a run now); 2.x fills logical_date with now when absent
+    xcom_params: dict  # 3.x deserialize=true; 2.x stringify=false (its deserialize needs enable_xcom_deserialize_support)
+    log_accept: str  # 2.x's JSON log is the str() of (host, text) tuples: plain text instead; 3.x: JSON events
+    bulk_writes: bool  # 3.x: PATCH /variables|/connections|/pools with actions; 2.x: one POST per item
+    users: str  # FAB's users endpoint (3.x: the FAB provider's own API; 2.x: part of /api/v1)
+
+
+V1 = ApiDialect(prefix="/api/v1", server="webserver", health="/health", token_login=False, trigger_body={"conf": {}},
+                xcom_params={"stringify": "false"}, log_accept="text/plain", bulk_writes=False, users="/api/v1/users")
+V2 = ApiDialect(prefix="/api/v2", server="api-server", health="/api/v2/monitor/health", token_login=True,
+                trigger_body={"logical_date": None, "conf": {}}, xcom_params={"deserialize": True},
+                log_accept="application/json", bulk_writes=True, users="/auth/fab/v1/users")
+
+
+def dialect_for(airflow_version: str) -> ApiDialect:
+    """The API a stack's Airflow serves: /api/v1 up to 2.x, /api/v2 from 3.0."""
+    major = airflow_version.split(".", 1)[0]
+    if not major.isdigit():
+        raise TwinError(f"airflowVersion: {airflow_version!r} is not X.Y.Z")
+    return V2 if int(major) >= 3 else V1
+
+
 def dag_ids_in(folder: Path) -> list[str]:
     """The dag_id of every DAG file in the twin's DAG folder (the files read from the bucket)."""
     ids = []
@@ -24,21 +62,35 @@ def dag_ids_in(folder: Path) -> list[str]:
 
 
 class AirflowApi:
-    def __init__(self, url: str, user: str, password: str):
+    def __init__(self, url: str, user: str, password: str, airflow_version: str):
         self.url, self.user, self._password = url, user, password
+        self.dialect = dialect_for(airflow_version)
         self.session = requests.Session()
 
     def login(self) -> None:
-        r = requests.post(f"{self.url}/auth/token", json={"username": self.user, "password": self._password}, timeout=30)
-        if r.status_code not in (200, 201):
-            raise TwinError(f"api-server: /auth/token refused the admin login ({r.status_code})")
-        self.session.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        d = self.dialect
+        if d.token_login:
+            r = requests.post(f"{self.url}/auth/token", json={"username": self.user, "password": self._password},
+                              timeout=30)
+            if r.status_code not in (200, 201):
+                raise TwinError(f"{d.server}: /auth/token refused the admin login ({r.status_code})")
+            self.session.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+            return
+        self.session.auth = (self.user, self._password)
+        r = self.session.get(f"{self.url}{d.prefix}/dags", params={"limit": 1}, timeout=30)
+        if r.status_code in (401, 403):
+            raise TwinError(f"{d.server}: {d.prefix} refused the admin's basic auth ({r.status_code}); [api] "
+                            f"auth_backends must list airflow.api.auth.backend.basic_auth")
 
     def call(self, method: str, path: str, **kwargs) -> Any:
-        r = self.session.request(method, f"{self.url}/api/v2{path}", timeout=60, **kwargs)
+        """`path` under the API's root; JSON answers decoded, text answers (2.x plain-text logs) as text."""
+        r = self.session.request(method, f"{self.url}{self.dialect.prefix}{path}", timeout=60, **kwargs)
         if r.status_code >= 400:
-            raise TwinError(f"api-server: {method} /api/v2{path} answered {r.status_code}: {r.text[:200]}")
-        return r.json() if r.content else None
+            raise TwinError(f"{self.dialect.server}: {method} {self.dialect.prefix}{path} answered "
+                            f"{r.status_code}: {r.text[:200]}")
+        if not r.content:
+            return None
+        return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
     def wait_parsed(self, dag_ids: list[str], timeout: float, alive: Callable[[], None]) -> None:
         deadline = time.monotonic() + timeout
@@ -53,9 +105,12 @@ class AirflowApi:
         raise TwinError(f"dag-processor: DAGs not parsed within {timeout:.0f}s: "
                         f"missing {sorted(set(dag_ids) - known)}{'; ' + detail if detail else ''}")
 
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self.call("PATCH", f"/dags/{dag_id}", params={"update_mask": "is_paused"}, json={"is_paused": paused})
+
     def trigger(self, dag_id: str) -> str:
-        self.call("PATCH", f"/dags/{dag_id}", params={"update_mask": "is_paused"}, json={"is_paused": False})
-        return self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": {}})["dag_run_id"]
+        self.set_paused(dag_id, False)
+        return self.call("POST", f"/dags/{dag_id}/dagRuns", json=self.dialect.trigger_body)["dag_run_id"]
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
@@ -65,16 +120,27 @@ class AirflowApi:
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
         return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
-                         params={"deserialize": True})["value"]
+                         params=self.dialect.xcom_params)["value"]
 
     def log_text(self, dag_id: str, run_id: str, ti: dict) -> str:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{max(1, ti.get('try_number') or 1)}"
         body = self.call("GET", path, params={"full_content": True, "map_index": ti.get("map_index", -1)},
-                         headers={"Accept": "application/json"})
+                         headers={"Accept": self.dialect.log_accept})
+        if isinstance(body, str):  # Airflow 2: the log as text
+            return body
         content = body.get("content")
         if isinstance(content, list):  # Airflow 3: structured log events
             return "\n".join(str(e.get("event", e)) if isinstance(e, dict) else str(e) for e in content)
         return str(content or "")
+
+    def create(self, kind: str, items: list[dict]) -> None:
+        """Create variables, connections or pools (`kind`), overwriting same-named ones on 3.x's bulk endpoint."""
+        if self.dialect.bulk_writes:
+            self.call("PATCH", f"/{kind}", json={"actions": [{"action": "create", "entities": items,
+                                                              "action_on_existence": "overwrite"}]})
+            return
+        for item in items:
+            self.call("POST", f"/{kind}", json=item)
 
 
 @dataclass

@@ -36,7 +36,7 @@ class Twin:
     started_seconds: float = 0.0
 
     def api(self) -> AirflowApi:
-        api = AirflowApi(self.home.url, ADMIN_USER, self.home.admin_password)
+        api = AirflowApi(self.home.url, ADMIN_USER, self.home.admin_password, self.stack.airflow_version)
         api.login()
         return api
 

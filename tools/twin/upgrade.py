@@ -1,26 +1,34 @@
-"""`make twin-upgrade TARGET=eks FROM=A TO=B`: a blue/green upgrade rehearsed on twins, docs/upgrades.md's steps in order.
+"""`make twin-upgrade TARGET=mwaa|eks FROM=A TO=B`: a blue/green upgrade rehearsed on twins, docs/upgrades.md's steps in order.
 
 Blue runs the stack config at A and green at B, each as the twins run a stack (tools/twin/eks.py, mwaa.py), green
 with what the program gives a green side (`upgrade`, components/eks/side.py and components/mwaa.py): DAGs paused at
 creation. Each side runs its own Airflow: the default .venv-airflow, or .venv-airflow-<version> for the other one
 (scripts/setup-twin-airflow-env). Both read the same dags/ prefix of the bucket: every DAG must succeed on blue before
 the move and on green after it, which is the check that the DAGs run unchanged on both versions.
+
+A blue at Airflow 2 (MWAA 2.10.3 -> 3.3.1, the new-environment path) is read through /api/v1, which never returns
+connection passwords: step 3 then imports with --allow-incomplete and sets each listed password on green, as
+docs/migration.md ("Hidden secrets", option 3) tells the operator to.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from components import airflow_config as af
 from components.settings import ConfigError, decode_config_values, parse_settings
 from tools.planner import PROJECT, ROOT, stack_config
 
+from . import mwaa_runtime
+from .eks import AIRFLOW_MAJORS as EKS_MAJORS
 from .errors import TwinError
 from .migrate import SOURCE_METADATA, _migrate, _seed, login_args, window_overrides
-from .runs import dag_ids_in
+from .runs import dag_ids_in, dialect_for
 from .session import Report, StopOnSignal, Twin, cleanup, exercise, new_workdir, start_twin
 from .supervisor import Supervisor
 
@@ -50,11 +58,27 @@ def check_versions(stack: str, target: str, old: str, new: str) -> None:
                         "upgrade": {"airflowVersion": new}}, stack)
     except ConfigError as error:
         raise TwinError("; ".join(error.problems)) from None
-    two = [v for v in (old, new) if v.startswith("2.")]
-    if two:
-        raise TwinError(f"FROM/TO: the twins run Airflow 3 only (the API server, /api/v2, the execution API); {two[0]} "
-                        f"is Airflow 2; allowed: two 3.x versions. A 2.x -> 3.x move is planned by "
-                        f"tests/test_upgrade_program.py and run by docs/upgrades.md's commands in AWS")
+    majors = TWIN_MAJORS[target]
+    for version in (old, new):
+        if version.split(".", 1)[0] not in majors:
+            raise TwinError(f"FROM/TO: the {target} twin runs Airflow {' and '.join(f'{m}.x' for m in majors)}; "
+                            f"{version} is not; allowed: versions of those majors")
+
+
+# The Airflow majors each twin runs: MWAA's per the images it follows, EKS's per the chart paths it runs.
+TWIN_MAJORS = {"mwaa": tuple(mwaa_runtime.IMAGES_BY_MAJOR), "eks": EKS_MAJORS}
+
+
+def _set_hidden_passwords(green: Twin, export: Path) -> None:
+    """The runbook's hand step after an import from 2.x: each connection password the export lists as hidden is set
+    on green (here from what _seed put on blue; by the operator in AWS)."""
+    known = {c["connection_id"]: c["password"] for c in SOURCE_METADATA["connections"]}
+    api = green.api()
+    for item in json.loads(export.read_text())["connections"]:
+        if "password" in item.get("hidden", []):
+            api.call("PATCH", f"/connections/{item['connection_id']}", params={"update_mask": "password"},
+                     json={"connection_id": item["connection_id"], "conn_type": item["conn_type"],
+                           "password": known[item["connection_id"]]})
 
 
 def _paused(twin: Twin) -> dict[str, bool]:
@@ -108,8 +132,10 @@ def run_upgrade(stack: str, target: str, old: str, new: str, overrides: dict[str
             _migrate("step 2", ["export", *source, "-o", "blue-export.json"], env, work)
             lap("pause blue, export from blue")
             # Step 3: dry run, import, diff; green's DAGs stay paused (as blue's are now).
-            _migrate("step 3", ["import", "blue-export.json", *green_side, "--dry-run"], env, work)
-            _migrate("step 3", ["import", "blue-export.json", *green_side], env, work)
+            incomplete = [] if dialect_for(old).token_login else ["--allow-incomplete"]  # 2.x hides passwords
+            _migrate("step 3", ["import", "blue-export.json", *green_side, "--dry-run", *incomplete], env, work)
+            _migrate("step 3", ["import", "blue-export.json", *green_side, *incomplete], env, work)
+            _set_hidden_passwords(green, work / "blue-export.json")
             first_diff = _migrate("step 3", ["diff", "blue-export.json", *green_side], env, work)
             paused_at_creation = paused_at_creation and all(_paused(green).values())
             lap("import into green, diff")
