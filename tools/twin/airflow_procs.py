@@ -78,9 +78,9 @@ def venv_for(version: str) -> Path:
 def new_home(workdir: Path, admin_password: str) -> AirflowHome:
     home = workdir / "airflow-home"
     (home / "dags").mkdir(parents=True, exist_ok=True)
-    # The simple auth manager reads the admin login from this file (written by service_settings).
+    # The admin login, written by service_settings: 3.x's simple auth manager reads it, 2.x's FAB admin is made from it.
     return AirflowHome(home=home, dags=home / "dags", api_port=free_port(), admin_password=admin_password,
-                       passwords_file=home / "simple_auth_manager_passwords.json")
+                       passwords_file=home / "admin_passwords.json")
 
 
 def process_environment(venv: Path = AIRFLOW_VENV) -> dict[str, str]:

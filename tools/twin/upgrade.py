@@ -76,9 +76,13 @@ def _set_hidden_passwords(green: Twin, export: Path) -> None:
     api = green.api()
     for item in json.loads(export.read_text())["connections"]:
         if "password" in item.get("hidden", []):
-            api.call("PATCH", f"/connections/{item['connection_id']}", params={"update_mask": "password"},
+            path = f"/connections/{item['connection_id']}"
+            api.call("PATCH", path, params={"update_mask": "password"},
                      json={"connection_id": item["connection_id"], "conn_type": item["conn_type"],
                            "password": known[item["connection_id"]]})
+            # The diff cannot compare a secret the source hid: read it back (the migration window unmasks it).
+            if api.call("GET", path).get("password") != known[item["connection_id"]]:
+                raise TwinError(f"runbook step 3: {item['connection_id']}'s password did not read back from green")
 
 
 def _paused(twin: Twin) -> dict[str, bool]:
