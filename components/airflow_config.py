@@ -86,8 +86,15 @@ PROGRAM_OPTIONS = ("secrets.backend", "secrets.backend_kwargs", "logging.remote_
 # MWAA's "opinionated" scheduler config that "can be overridden by the user" (aws/amazon-mwaa-docker-images,
 # images/airflow/3.3.1/python/mwaa/config/airflow.py, and 2.10.3's, commit 9d2bebb5): AIRFLOW__SCHEDULER__
 # TASK_QUEUED_TIMEOUT=1800.0, against Airflow's 600 s. Without it a task queued 10 min is re-queued on EKS but waits on
-# MWAA, and its wait could never reach broker-oldest-task's 1800 s.
+# MWAA, and its wait could never reach broker-oldest-task's 1800 s. The same function sets SCHEDULE_AFTER_TASK_EXECUTION
+# False (no "mini scheduler" in each task's process); only Airflow 2 has that option (3.x removed it), so EKS sets it on
+# 2.x only, where it would otherwise differ from MWAA.
 MWAA_IMAGE_DEFAULTS = {"scheduler.task_queued_timeout": "1800.0"}
+MWAA_IMAGE_DEFAULTS_AIRFLOW_2 = {"scheduler.schedule_after_task_execution": "False"}
+
+
+def mwaa_image_defaults(airflow_version: str) -> dict[str, str]:
+    return {**MWAA_IMAGE_DEFAULTS, **(MWAA_IMAGE_DEFAULTS_AIRFLOW_2 if airflow_version.startswith("2.") else {})}
 
 # Options a target sets itself, outside the config table above, by the chart value that sets it on EKS (the chart's
 # templates turn `executor` and each named Secret into an AIRFLOW__<SECTION>__<KEY> variable); MWAA sets the same ones

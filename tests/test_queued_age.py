@@ -134,3 +134,11 @@ def test_eks_waits_for_a_queued_task_as_mwaa_does_unless_the_stack_says_otherwis
     mwaa = stack_value("dev", "mwaa")  # the stack's options, shared by both targets
     mwaa["airflowConfigurationOptions"]["scheduler.task_queued_timeout"] = "900"
     assert timeout(mwaa=mwaa) == "900"
+
+
+@pytest.mark.parametrize("airflow_version, expected", [("2.10.3", "False"), ("3.3.1", None)])
+def test_eks_runs_no_mini_scheduler_on_airflow_2_as_mwaa_does(airflow_version, expected):
+    """MWAA's images set schedule_after_task_execution False; the option exists on Airflow 2 only (3.x removed it)."""
+    values = planned("dev", target="eks", airflowVersion=airflow_version).one(
+        "kubernetes:helm.sh/v3:Release", "eks-airflow").inputs["values"]
+    assert values["config"]["scheduler"].get("schedule_after_task_execution") == expected

@@ -194,7 +194,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     v3 = is_airflow3(inputs.airflow_version)
     roles = inputs.role_arns
     config = af.nested_config({
-        **af.MWAA_IMAGE_DEFAULTS,  # before the stack's options, which override them as on MWAA
+        **af.mwaa_image_defaults(inputs.airflow_version),  # before the stack's options, which override them as on MWAA
         **({} if v3 else AIRFLOW2_API_AUTH),
         **inputs.airflow_config,
         # StatsD to the CloudWatch agent's Service (components/alarms/agent.py), not the chart's Prometheus exporter.
