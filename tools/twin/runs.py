@@ -36,13 +36,16 @@ class ApiDialect:
     log_accept: str  # 2.x's JSON log is the str() of (host, text) tuples: plain text instead; 3.x: JSON events
     bulk_writes: bool  # 3.x: PATCH /variables|/connections|/pools with actions; 2.x: one POST per item
     users: str  # FAB's users endpoint (3.x: the FAB provider's own API; 2.x: part of /api/v1)
+    hides_passwords: bool  # 2.x never returns a connection's password: an export from it is incomplete
 
 
 V1 = ApiDialect(prefix="/api/v1", server="webserver", health="/health", token_login=False, trigger_body={"conf": {}},
-                xcom_params={"stringify": "false"}, log_accept="text/plain", bulk_writes=False, users="/api/v1/users")
+                xcom_params={"stringify": "false"}, log_accept="text/plain", bulk_writes=False, users="/api/v1/users",
+                hides_passwords=True)
 V2 = ApiDialect(prefix="/api/v2", server="api-server", health="/api/v2/monitor/health", token_login=True,
                 trigger_body={"logical_date": None, "conf": {}}, xcom_params={"deserialize": True},
-                log_accept="application/json", bulk_writes=True, users="/auth/fab/v1/users")
+                log_accept="application/json", bulk_writes=True, users="/auth/fab/v1/users",
+                hides_passwords=False)
 
 
 def dialect_for(airflow_version: str) -> ApiDialect:

@@ -136,7 +136,7 @@ def run_upgrade(stack: str, target: str, old: str, new: str, overrides: dict[str
             _migrate("step 2", ["export", *source, "-o", "blue-export.json"], env, work)
             lap("pause blue, export from blue")
             # Step 3: dry run, import, diff; green's DAGs stay paused (as blue's are now).
-            incomplete = [] if dialect_for(old).token_login else ["--allow-incomplete"]  # 2.x hides passwords
+            incomplete = ["--allow-incomplete"] if dialect_for(old).hides_passwords else []
             _migrate("step 3", ["import", "blue-export.json", *green_side, "--dry-run", *incomplete], env, work)
             _migrate("step 3", ["import", "blue-export.json", *green_side, *incomplete], env, work)
             _set_hidden_passwords(green, work / "blue-export.json")
