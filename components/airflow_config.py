@@ -93,8 +93,13 @@ MWAA_IMAGE_DEFAULTS = {"scheduler.task_queued_timeout": "1800.0"}
 MWAA_IMAGE_DEFAULTS_AIRFLOW_2 = {"scheduler.schedule_after_task_execution": "False"}
 
 
+def is_airflow3(airflow_version: str) -> bool:
+    """The one test of the major both targets and the twins branch on (api-server vs webserver, /api/v2 vs /api/v1)."""
+    return airflow_version.startswith("3.")
+
+
 def mwaa_image_defaults(airflow_version: str) -> dict[str, str]:
-    return {**MWAA_IMAGE_DEFAULTS, **(MWAA_IMAGE_DEFAULTS_AIRFLOW_2 if airflow_version.startswith("2.") else {})}
+    return {**MWAA_IMAGE_DEFAULTS, **({} if is_airflow3(airflow_version) else MWAA_IMAGE_DEFAULTS_AIRFLOW_2)}
 
 # Options a target sets itself, outside the config table above, by the chart value that sets it on EKS (the chart's
 # templates turn `executor` and each named Secret into an AIRFLOW__<SECTION>__<KEY> variable); MWAA sets the same ones

@@ -107,13 +107,9 @@ def is_airflow_chart(chart: str) -> bool:
     return chart.startswith(_CHART_PATH_PREFIX)
 
 
-def is_airflow3(airflow_version: str) -> bool:
-    return airflow_version.startswith("3.")
-
-
 def airflow_components(airflow_version: str) -> list[str]:
     """Airflow's long-running components on this version (each gets its own service account and role)."""
-    ui = "api-server" if is_airflow3(airflow_version) else "webserver"
+    ui = "api-server" if af.is_airflow3(airflow_version) else "webserver"
     return ["scheduler", "dag-processor", "triggerer", "worker", ui]
 
 
@@ -191,7 +187,7 @@ def worker_keda(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
-    v3 = is_airflow3(inputs.airflow_version)
+    v3 = af.is_airflow3(inputs.airflow_version)
     roles = inputs.role_arns
     config = af.nested_config({
         **af.mwaa_image_defaults(inputs.airflow_version),  # before the stack's options, which override them as on MWAA
@@ -281,7 +277,7 @@ def _set_pod_security(values: dict[str, Any], inputs: ChartInputs) -> None:
     values["networkPolicies"] = {"enabled": True}
     # The chart's API server / webserver policy admits nobody until peers are set: every pod of the release reaches it
     # (the Airflow 3 execution API is called by workers, triggerer and dag processor), on the chart's default port.
-    ui = "apiServer" if is_airflow3(inputs.airflow_version) else "webserver"
+    ui = "apiServer" if af.is_airflow3(inputs.airflow_version) else "webserver"
     values[ui]["networkPolicy"] = {"ingress": {"from": [{"podSelector": {"matchLabels": {"tier": "airflow",
                                                                                          "release": RELEASE}}}]}}
     # Airflow's pods (components and Jobs) take the top-level pod context; it replaces the chart's runAsUser/fsGroup
@@ -300,7 +296,7 @@ def _set_redundancy(values: dict[str, Any], inputs: ChartInputs) -> None:
     drain takes at most one away) and an anti-affinity on the node's hostname so the replicas land on different nodes.
     Preferred, not required: a required rule would leave a rolling update's extra pod Pending on a two-node group until
     the autoscaler adds a node. The label selectors are the chart's pod labels (component, release)."""
-    ui, component = ("apiServer", "api-server") if is_airflow3(inputs.airflow_version) else ("webserver", "webserver")
+    ui, component = ("apiServer", "api-server") if af.is_airflow3(inputs.airflow_version) else ("webserver", "webserver")
     for key, label, count in (("scheduler", "scheduler", inputs.replicas.scheduler),
                               (ui, component, inputs.replicas.api_server)):
         section = values.setdefault(key, {})
@@ -334,7 +330,7 @@ def _set_resources(values: dict[str, Any], inputs: ChartInputs) -> None:
     celery["resources"] = k8s_resources(inputs.workers.request)
     if inputs.worker_node_group:
         celery["nodeSelector"] = {"airflow/node-group": inputs.worker_node_group}
-    ui = "apiServer" if is_airflow3(inputs.airflow_version) else "webserver"
+    ui = "apiServer" if af.is_airflow3(inputs.airflow_version) else "webserver"
     for key, pod in (("scheduler", r.scheduler), ("dagProcessor", r.dag_processor), ("triggerer", r.triggerer),
                      (ui, r.api_server), ("pgbouncer", r.pgbouncer)):
         values.setdefault(key, {})["resources"] = k8s_resources(pod)

@@ -117,7 +117,7 @@ def deploy_side(parent: pulumi.Resource, base: str, side: Side, shared: ClusterS
                                     depends_on=[namespace, *shared.addon_releases, *secrets, *policies,
                                                 *cluster.node_groups]))
     broker_endpoint = (shared.broker.host if shared.broker else f"{chart.FULLNAME}-redis.{namespace_name}:{REDIS_PORT}")
-    ui_service = "airflow-api-server" if chart.is_airflow3(version) else "airflow-webserver"
+    ui_service = "airflow-api-server" if af.is_airflow3(version) else "airflow-webserver"
     # Nothing is exposed outside the VPC by default: the UI is reached through the Kubernetes API.
     ui_access = f"kubectl -n {namespace_name} port-forward svc/{ui_service} 8080:8080, then open http://localhost:8080"
     return SideOutputs(side, namespace_name, release, pulumi.Output.concat(shared.image_repository, ":", tag),
@@ -180,7 +180,7 @@ def _secrets(parent: pulumi.Resource, name: str, side: Side, database: MetadataD
         secret("pgbouncer-stats", SecretNames.pgbouncer_stats, {"connection": db_password.apply(
             lambda pw: chart.pgbouncer_stats_url(user, pw))}),
     ]
-    if chart.is_airflow3(side.airflow_version):
+    if af.is_airflow3(side.airflow_version):
         made += [secret("api-secret-key", SecretNames.api_secret_key, {"api-secret-key": password("api-secret-key", 48)}),
                  secret("jwt-secret", SecretNames.jwt, {"jwt-secret": password("jwt-secret", 64)})]
     else:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from components.airflow_config import is_airflow3
 from tools.planner import ROOT
 
 from .errors import TwinError
@@ -91,7 +92,7 @@ def process_environment(venv: Path = AIRFLOW_VENV) -> dict[str, str]:
 
 def twin_sizing(airflow_version: str) -> dict[str, str]:
     """The one sizing change: one API (3.x) or webserver (2.x) worker instead of Airflow's default 4 on 2 cores."""
-    return {f"AIRFLOW__{'API' if dialect_for(airflow_version).token_login else 'WEBSERVER'}__WORKERS": "1"}
+    return {f"AIRFLOW__{'API' if is_airflow3(airflow_version) else 'WEBSERVER'}__WORKERS": "1"}
 
 
 def service_settings(home: AirflowHome, airflow_version: str) -> dict[str, str]:
@@ -103,7 +104,7 @@ def service_settings(home: AirflowHome, airflow_version: str) -> dict[str, str]:
     # Off unless the stack's options turn it on; then on loopback and a port of its own, not 0.0.0.0:8974.
     health = {"AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
               "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port())}
-    if not dialect_for(airflow_version).token_login:
+    if not is_airflow3(airflow_version):
         return {"AIRFLOW__WEBSERVER__WEB_SERVER_HOST": LOOPBACK,
                 "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(home.api_port),
                 "AIRFLOW__WEBSERVER__BASE_URL": home.url,
@@ -124,7 +125,7 @@ def add_admin(supervisor: Supervisor, env: dict[str, str], home: AirflowHome, ai
               venv: Path = AIRFLOW_VENV) -> None:
     """2.x: the FAB admin user, made as `airflow users create` makes it but with the password read from the 0600
     passwords file (never on a command line). 3.x: nothing to do, the simple auth manager reads that file."""
-    if dialect_for(airflow_version).token_login:
+    if is_airflow3(airflow_version):
         return
     _run_once(supervisor, "add-admin", [str(venv / "bin" / "python"), "-c", ADD_FAB_ADMIN, str(home.passwords_file)],
               env, 300)

@@ -216,7 +216,7 @@ def start_mwaa(stack: StackWiring, supervisor: Supervisor) -> tuple[AirflowHome,
 def _server_secrets(airflow_version: str, home: AirflowHome) -> dict[str, str]:
     """The keys MWAA's essentials derive from its secrets: 3.x the API server's and the JWTs' (with the execution
     API's URL), 2.x the webserver's (MWAA__WEBSERVER__SECRET), which also signs the log servers' requests."""
-    if dialect_for(airflow_version).token_login:
+    if af.is_airflow3(airflow_version):
         return {"AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(48),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{home.url}/execution/"}

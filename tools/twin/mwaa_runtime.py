@@ -37,6 +37,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from components.airflow_config import is_airflow3
+
 from .errors import TwinError
 
 # The container commands and the Airflow processes each one runs (execute_command.py); migrate-db runs apart.
@@ -92,7 +94,7 @@ class Image:
         queue = queue_url.rstrip("/").rsplit("/", 1)[-1]
         common = {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor", "AIRFLOW__CELERY__WORKER_ENABLE_REMOTE_CONTROL": "False",
                   "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue}
-        if self.version.startswith("2."):
+        if not is_airflow3(self.version):
             # 2.x: a config module reads the queue URL, region and TLS from MWAA__SQS__* and AWS_REGION.
             return {**common, "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": TWIN_CELERY_CONFIG,
                     "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(SQS_VISIBILITY_TIMEOUT)}
